@@ -1,0 +1,108 @@
+//! Command-line definitions: every command, flag and help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::integrations::Integration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "o11y",
+    version,
+    about = "Wire Honeycomb, AWS X-Ray, CloudWatch Logs and Rollbar into the Cruddur Flask backend, and prove they work",
+    after_help = "Exit codes: 0 done (or nothing to do), 1 changes pending (`plan`), 2 error.\nStart with `o11y plan` in your project folder."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The project folder (the one with docker-compose.yml). Default: this folder or a parent.
+    #[arg(long, global = true, value_name = "DIR", env = "O11Y_PROJECT")]
+    pub project: Option<PathBuf>,
+    /// The backend's service name in the compose file. Default: o11y.toml, then `backend-flask`,
+    /// then the one service whose build folder holds app.py and requirements.txt.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Say more about what o11y does.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only errors and results.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to use colours (NO_COLOR is honoured too).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show, as a diff, every file change week 2 still needs; nothing is written.
+    /// Exit 0: nothing to do; 1: changes pending; 2: error.
+    Plan(PlanArgs),
+    /// Make the changes `plan` shows (backed up first; `o11y undo` puts them back).
+    Apply(ApplyArgs),
+    /// Put back every file of the last `apply`, byte for byte.
+    Undo(UndoArgs),
+    /// Switch one integration on again (code, requirements, compose).
+    Enable(ToggleArgs),
+    /// Switch one integration off (code, requirements, compose), e.g. to save AWS budget.
+    Disable(ToggleArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    #[arg(long, value_name = "LIST", value_parser = crate::integrations::parse_list)]
+    pub only: Option<Vec<Integration>>,
+    /// Print the plan as JSON instead of a diff.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    #[arg(long, value_name = "LIST", value_parser = crate::integrations::parse_list)]
+    pub only: Option<Vec<Integration>>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// Put the files back even if they changed since `apply`.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ToggleArgs {
+    /// honeycomb, xray, cloudwatch or rollbar.
+    #[arg(value_enum)]
+    pub name: Integration,
+    /// Apply without asking.
+    #[arg(short, long)]
+    pub yes: bool,
+}

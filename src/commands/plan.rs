@@ -1,0 +1,36 @@
+//! `o11y plan`: the diff of every change still to make; nothing is written.
+
+use crate::cli::{Global, PlanArgs};
+use crate::error::{Failure, EXIT_OK, EXIT_PENDING};
+use crate::ui::Printer;
+
+pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<u8, Failure> {
+    let p = super::find_project(g)?;
+    let plan = super::compute_plan(&p, super::enabled(&p), a.only.clone())?;
+    if a.json {
+        out.data(&serde_json::to_string_pretty(&plan).expect("a plan serialises"));
+        return Ok(if plan.is_empty() { EXIT_OK } else { EXIT_PENDING });
+    }
+    out.say(&format!(
+        "Project {} (compose file {}, backend service `{}` in {}/)",
+        p.root.display(),
+        p.compose,
+        p.service,
+        if p.backend_dir.is_empty() { "." } else { &p.backend_dir }
+    ));
+    out.notes(&plan);
+    if plan.is_empty() {
+        out.manual(&plan.manual);
+        out.success("Nothing to do: every enabled integration is wired in.");
+        return Ok(EXIT_OK);
+    }
+    out.diff(&plan);
+    out.say("");
+    out.summary(&plan);
+    out.manual(&plan.manual);
+    out.say(&format!(
+        "{} file(s) to change. Run `o11y apply` to make these changes (backed up first; `o11y undo` reverts them).",
+        plan.edits.len()
+    ));
+    Ok(EXIT_PENDING)
+}

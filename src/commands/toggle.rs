@@ -1,0 +1,23 @@
+//! `o11y enable NAME` / `o11y disable NAME`: one integration on or off, in code, requirements
+//! and compose, recorded in o11y.toml.
+
+use crate::cli::{Global, ToggleArgs};
+use crate::error::Failure;
+use crate::ui::Printer;
+
+pub fn run(g: &Global, a: &ToggleArgs, on: bool, out: &Printer) -> Result<u8, Failure> {
+    let p = super::find_project(g)?;
+    let mut enabled = super::enabled(&p);
+    enabled.retain(|i| *i != a.name);
+    if on {
+        enabled.push(a.name);
+        enabled.sort();
+    }
+    let plan = super::compute_plan(&p, enabled, None)?;
+    out.say(&format!(
+        "{} {}:",
+        if on { "Switching on" } else { "Switching off" },
+        a.name.title()
+    ));
+    super::apply::execute(&p, &plan, a.yes, false, out)
+}

@@ -1,0 +1,209 @@
+//! One module per service. Each owns its environment variables, its requirements, and the Python
+//! blocks it adds to the backend; `patch/` applies them without knowing which service they are for.
+
+pub mod cloudwatch;
+pub mod honeycomb;
+pub mod rollbar;
+pub mod xray;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// The four services o11y wires in, in the order their pieces appear in every file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Integration {
+    Honeycomb,
+    Xray,
+    Cloudwatch,
+    Rollbar,
+}
+
+impl Integration {
+    pub const ALL: [Integration; 4] = [
+        Integration::Honeycomb,
+        Integration::Xray,
+        Integration::Cloudwatch,
+        Integration::Rollbar,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Integration::Honeycomb => "honeycomb",
+            Integration::Xray => "xray",
+            Integration::Cloudwatch => "cloudwatch",
+            Integration::Rollbar => "rollbar",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Integration::Honeycomb => "Honeycomb",
+            Integration::Xray => "AWS X-Ray",
+            Integration::Cloudwatch => "CloudWatch Logs",
+            Integration::Rollbar => "Rollbar",
+        }
+    }
+
+    pub fn spec(self) -> &'static Spec {
+        match self {
+            Integration::Honeycomb => &honeycomb::SPEC,
+            Integration::Xray => &xray::SPEC,
+            Integration::Cloudwatch => &cloudwatch::SPEC,
+            Integration::Rollbar => &rollbar::SPEC,
+        }
+    }
+
+    /// Whether this integration talks to AWS and so needs the shared AWS credentials and region.
+    pub fn uses_aws(self) -> bool {
+        matches!(self, Integration::Xray | Integration::Cloudwatch)
+    }
+}
+
+impl fmt::Display for Integration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Integration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Integration::ALL
+            .into_iter()
+            .find(|i| i.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not an integration; choose from honeycomb, xray, cloudwatch, rollbar"
+                )
+            })
+    }
+}
+
+/// An environment variable of the backend service. `value` is always a `${VAR}` reference,
+/// so that secrets stay in the environment or `.env` and never land in docker-compose.yml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    pub value: &'static str,
+}
+
+/// The Python files o11y edits, relative to the backend's folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PyFile {
+    App,
+    HomeActivities,
+    UserActivities,
+}
+
+impl PyFile {
+    pub fn rel_path(self) -> &'static str {
+        match self {
+            PyFile::App => "app.py",
+            PyFile::HomeActivities => "services/home_activities.py",
+            PyFile::UserActivities => "services/user_activities.py",
+        }
+    }
+}
+
+/// Where a block goes in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// After the last module-level import.
+    AfterImports,
+    /// Right after `app = Flask(__name__)`.
+    AfterAppCreated,
+    /// Before `if __name__ == "__main__":`, or at the end of the file.
+    BesideRoutes,
+    /// First statement of a method (`Class.method`).
+    BodyStart {
+        class: &'static str,
+        method: &'static str,
+    },
+    /// Before the final `return` of a method.
+    BeforeReturn {
+        class: &'static str,
+        method: &'static str,
+    },
+}
+
+impl Anchor {
+    /// Where to put the block, in words, for a student doing it by hand.
+    pub fn describe(self) -> String {
+        match self {
+            Anchor::AfterImports => "after the imports at the top".into(),
+            Anchor::AfterAppCreated => "right after `app = Flask(__name__)`".into(),
+            Anchor::BesideRoutes => "next to your other routes".into(),
+            Anchor::BodyStart { class, method } => {
+                format!("at the start of `{class}.{method}`")
+            }
+            Anchor::BeforeReturn { class, method } => {
+                format!("just before the final `return` of `{class}.{method}`")
+            }
+        }
+    }
+}
+
+/// A block of Python that one integration owns. It is written between marker comments
+/// (`# >>> o11y:<integration>:<part>` … `# <<< o11y:<integration>:<part>`) so a later run can
+/// recognise it, leave it alone, or take it out again.
+#[derive(Debug, Clone, Copy)]
+pub struct PyBlock {
+    pub file: PyFile,
+    pub part: &'static str,
+    pub anchor: Anchor,
+    pub template: &'static str,
+}
+
+/// How to tell that a student already did an integration by hand in one file.
+#[derive(Debug, Clone, Copy)]
+pub struct HandMade {
+    pub file: PyFile,
+    /// Seen anywhere outside o11y's blocks (comments ignored): the integration was touched by hand.
+    pub mentions: &'static [&'static str],
+    /// All seen: the hand-made setup is complete and o11y leaves the file alone for it.
+    pub complete: &'static [&'static str],
+    /// Seen: the hand-made setup has a known flaw, described by the second item.
+    pub flaws: &'static [(&'static str, &'static str)],
+}
+
+/// Everything `patch/` needs to know about one integration.
+#[derive(Debug)]
+pub struct Spec {
+    pub integration: Integration,
+    pub packages: &'static [&'static str],
+    pub env: &'static [EnvVar],
+    pub blocks: &'static [PyBlock],
+    pub hand_made: &'static [HandMade],
+}
+
+/// AWS credentials and region, shared by every integration for which `uses_aws` holds.
+pub const AWS_ENV: &[EnvVar] = &[
+    EnvVar {
+        name: "AWS_DEFAULT_REGION",
+        value: "${AWS_DEFAULT_REGION}",
+    },
+    EnvVar {
+        name: "AWS_ACCESS_KEY_ID",
+        value: "${AWS_ACCESS_KEY_ID}",
+    },
+    EnvVar {
+        name: "AWS_SECRET_ACCESS_KEY",
+        value: "${AWS_SECRET_ACCESS_KEY}",
+    },
+];
+
+/// Parses a comma-separated `--only` list.
+pub fn parse_list(s: &str) -> Result<Vec<Integration>, String> {
+    let mut out: Vec<Integration> = s
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}

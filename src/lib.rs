@@ -1,0 +1,10 @@
+//! o11y: sets up and proves observability for the Cruddur Flask backend.
+//! See DESIGN.md in the repository for the module map.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod integrations;
+pub mod patch;
+pub mod project;
+pub mod ui;

@@ -1,0 +1,16 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use o11y::{cli, commands, ui};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let out = ui::Printer::new(&cli.global);
+    match commands::run(cli, &out) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            out.failure(&failure);
+            ExitCode::from(failure.code)
+        }
+    }
+}

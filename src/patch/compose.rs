@@ -1,0 +1,367 @@
+//! docker-compose.yml: the backend's environment and the xray-daemon service.
+//!
+//! The file is parsed with a lossless YAML parser to find where things are; edits are whole
+//! lines inserted or removed at those places, so every byte outside them stays as it was
+//! (comments, quoting, anchors, line endings, a missing final newline).
+
+use yaml_edit::{Mapping, YamlFile, YamlNode};
+
+use super::text::{eol_of, indent_at, insert_lines, line_number, line_start, next_line_start};
+use super::ParseError;
+
+/// Why a compose file was not edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComposeError {
+    /// Not YAML, or not a compose file.
+    Parse(ParseError),
+    /// Valid, but shaped so that an edit could change its meaning; the user places the lines.
+    Unsafe(String),
+}
+
+impl From<ParseError> for ComposeError {
+    fn from(e: ParseError) -> Self {
+        ComposeError::Parse(e)
+    }
+}
+
+/// A service of the compose file and what detection needs to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    /// The build context (`build: DIR` or `build: {context: DIR}`), as written.
+    pub build_context: Option<String>,
+}
+
+fn parse(text: &str) -> Result<Mapping, ParseError> {
+    if text.contains('\0') {
+        return Err(ParseError::new(1, "the file holds binary data, not YAML"));
+    }
+    let parsed = YamlFile::parse(text);
+    if let Some(e) = parsed.positioned_errors().first() {
+        let line = line_number(text, (e.range.start as usize).min(text.len()));
+        return Err(ParseError::new(line, format!("not valid YAML: {}", e.message)));
+    }
+    let doc = parsed
+        .tree()
+        .documents()
+        .next()
+        .ok_or_else(|| ParseError::new(1, "the file is empty"))?;
+    doc.as_mapping()
+        .ok_or_else(|| ParseError::new(1, "the top level is not a mapping of keys"))
+}
+
+fn services_of(root: &Mapping, text: &str) -> Result<Mapping, ParseError> {
+    match root.get("services") {
+        Some(node) => node.as_mapping().cloned().ok_or_else(|| {
+            let line = line_number(text, node.byte_range().start as usize);
+            ParseError::new(line, "`services:` is not a mapping of services")
+        }),
+        None => Err(ParseError::new(1, "there is no `services:` section")),
+    }
+}
+
+fn scalar(node: &YamlNode) -> Option<String> {
+    node.as_scalar().map(|s| s.as_string())
+}
+
+/// The services of a compose file, in file order.
+pub fn services(text: &str) -> Result<Vec<Service>, ParseError> {
+    let root = parse(text)?;
+    let services = services_of(&root, text)?;
+    let mut out = Vec::new();
+    for entry in services.entries() {
+        let Some(name) = entry.key_node().as_ref().and_then(scalar) else {
+            continue;
+        };
+        let build_context = entry.value_node().and_then(|v| {
+            let build = v.as_mapping()?.get("build")?;
+            scalar(&build).or_else(|| build.as_mapping()?.get("context").as_ref().and_then(scalar))
+        });
+        out.push(Service {
+            name,
+            build_context,
+        });
+    }
+    Ok(out)
+}
+
+/// What to do with the backend's environment and the daemon service.
+#[derive(Debug, Clone, Default)]
+pub struct ComposeChange<'a> {
+    pub service: &'a str,
+    /// Variables to add when missing: (name, value), value a `${VAR}` reference.
+    pub add_env: Vec<(String, String)>,
+    /// Variables to take out when present.
+    pub remove_env: Vec<String>,
+    /// Every variable o11y knows, in the order they are kept in, so that a variable added
+    /// later lands where a first run would have put it.
+    pub order: Vec<String>,
+    /// Some(service text) to add the daemon when missing (with `{i}` for one indent and `{e}`
+    /// for a line break), None to leave it.
+    pub add_daemon: Option<(&'a str, &'a str)>,
+    /// Name of a service to take out when present.
+    pub remove_daemon: Option<&'a str>,
+}
+
+/// Applies `change` to a compose file.
+pub fn patch(text: &str, change: &ComposeChange) -> Result<String, ComposeError> {
+    let mut out = text.to_string();
+    out = patch_env(&out, change)?;
+    if let Some(name) = change.remove_daemon {
+        out = remove_service(&out, name)?;
+    }
+    if let Some((name, template)) = change.add_daemon {
+        out = add_service(&out, name, template)?;
+    }
+    Ok(out)
+}
+
+enum EnvStyle {
+    Map,
+    List,
+}
+
+struct EnvItem {
+    name: String,
+    start: usize,
+    end: usize,
+}
+
+fn unit_of(services: &Mapping, text: &str) -> String {
+    // One level of indentation, as the file uses it below `services:`.
+    services
+        .entries()
+        .next()
+        .map(|e| indent_at(text, e.byte_range().start as usize).to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "  ".to_string())
+}
+
+fn patch_env(text: &str, change: &ComposeChange) -> Result<String, ComposeError> {
+    if change.add_env.is_empty() && change.remove_env.is_empty() {
+        return Ok(text.to_string());
+    }
+    let eol = eol_of(text);
+    let root = parse(text)?;
+    let services = services_of(&root, text)?;
+    let unit = unit_of(&services, text);
+    let Some(svc_entry) = services.find_entry_by_key(change.service) else {
+        return Err(ComposeError::Parse(ParseError::new(
+            1,
+            format!("there is no service `{}`", change.service),
+        )));
+    };
+    let svc_line = line_number(text, svc_entry.byte_range().start as usize);
+    let Some(svc) = svc_entry.value_node().and_then(|v| v.as_mapping().cloned()) else {
+        return Err(ComposeError::Unsafe(format!(
+            "service `{}` (line {svc_line}) is not a block mapping",
+            change.service
+        )));
+    };
+    if svc.is_flow_style() {
+        return Err(ComposeError::Unsafe(format!(
+            "service `{}` (line {svc_line}) is written in flow style (`{{...}}`)",
+            change.service
+        )));
+    }
+    let Some(env_entry) = svc.find_entry_by_key("environment") else {
+        // No environment yet: a new map-style one, as the first key of the service.
+        let first = svc.entries().next().ok_or_else(|| {
+            ComposeError::Unsafe(format!("service `{}` is empty", change.service))
+        })?;
+        let first_start = first.byte_range().start as usize;
+        let indent = indent_at(text, first_start).to_string();
+        let mut lines = format!("{indent}environment:{eol}");
+        for (name, value) in &change.add_env {
+            lines.push_str(&format!("{indent}{unit}{name}: \"{value}\"{eol}"));
+        }
+        if change.add_env.is_empty() {
+            return Ok(text.to_string());
+        }
+        return Ok(insert_lines(text, line_start(text, first_start), &lines, eol));
+    };
+    let env_line = line_number(text, env_entry.byte_range().start as usize);
+    let env_value = env_entry.value_node();
+    let (style, items, item_indent) = match &env_value {
+        Some(v) if v.as_mapping().is_some() => {
+            let m = v.as_mapping().unwrap();
+            if m.is_flow_style() {
+                return Err(ComposeError::Unsafe(format!(
+                    "`environment:` of `{}` (line {env_line}) is in flow style",
+                    change.service
+                )));
+            }
+            let mut items = Vec::new();
+            for e in m.entries() {
+                let r = e.byte_range();
+                let name = e.key_node().as_ref().and_then(scalar).unwrap_or_default();
+                items.push(EnvItem {
+                    name,
+                    start: r.start as usize,
+                    end: r.end as usize,
+                });
+            }
+            let indent = items
+                .first()
+                .map(|i| indent_at(text, i.start).to_string())
+                .unwrap_or_default();
+            (EnvStyle::Map, items, indent)
+        }
+        Some(v) if v.as_sequence().is_some() => {
+            let s = v.as_sequence().unwrap();
+            if s.is_flow_style() {
+                return Err(ComposeError::Unsafe(format!(
+                    "`environment:` of `{}` (line {env_line}) is in flow style",
+                    change.service
+                )));
+            }
+            let mut items = Vec::new();
+            for node in s.values() {
+                let r = node.byte_range();
+                let raw = scalar(&node).unwrap_or_default();
+                let name = raw.split('=').next().unwrap_or("").trim().to_string();
+                items.push(EnvItem {
+                    name,
+                    start: r.start as usize,
+                    end: r.end as usize,
+                });
+            }
+            let indent = items
+                .first()
+                .map(|i| indent_at(text, i.start).to_string())
+                .unwrap_or_default();
+            (EnvStyle::List, items, indent)
+        }
+        Some(v) if v.as_scalar().map(|s| s.as_string().is_empty()).unwrap_or(false) => {
+            (EnvStyle::Map, Vec::new(), String::new())
+        }
+        None => (EnvStyle::Map, Vec::new(), String::new()),
+        Some(_) => {
+            return Err(ComposeError::Unsafe(format!(
+                "`environment:` of `{}` (line {env_line}) is neither a list nor a mapping",
+                change.service
+            )))
+        }
+    };
+    let item_indent = if items.is_empty() {
+        format!(
+            "{}{unit}",
+            indent_at(text, env_entry.byte_range().start as usize)
+        )
+    } else {
+        item_indent
+    };
+
+    // Removals first, bottom up, then additions on the result (offsets recomputed by re-parsing).
+    let mut out = text.to_string();
+    let mut removed = false;
+    for item in items.iter().rev() {
+        if change.remove_env.iter().any(|n| *n == item.name) {
+            let start = line_start(&out, item.start);
+            let end = next_line_start(&out, item.end.saturating_sub(1).max(item.start));
+            out = super::text::remove_lines(&out, start, end);
+            removed = true;
+        }
+    }
+    if removed {
+        let again = ComposeChange {
+            remove_env: Vec::new(),
+            add_daemon: None,
+            remove_daemon: None,
+            ..change.clone()
+        };
+        return patch_env(&out, &again);
+    }
+
+    let present: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    // Insert one variable at a time, each before the first present variable that follows it
+    // in o11y's order, else after the last item; recomputing positions from the edited text.
+    let mut pending: Vec<&(String, String)> = change
+        .add_env
+        .iter()
+        .filter(|(n, _)| !present.contains(&n.as_str()))
+        .collect();
+    if pending.is_empty() {
+        return Ok(out);
+    }
+    let (name, value) = pending.remove(0);
+    let line = match style {
+        EnvStyle::Map => format!("{item_indent}{name}: \"{value}\"{eol}"),
+        EnvStyle::List => format!("{item_indent}- {name}={value}{eol}"),
+    };
+    let rank = |n: &str| change.order.iter().position(|o| o == n);
+    let my_rank = rank(name);
+    let before = items.iter().find(|i| match (rank(&i.name), my_rank) {
+        (Some(r), Some(m)) => r > m,
+        _ => false,
+    });
+    let at = match (before, items.last()) {
+        (Some(b), _) => line_start(text, b.start),
+        (None, Some(last)) => next_line_start(text, last.end.saturating_sub(1).max(last.start)),
+        (None, None) => next_line_start(text, env_entry.byte_range().start as usize),
+    };
+    let out = insert_lines(text, at, &line, eol);
+    patch_env(&out, change)
+}
+
+fn add_service(text: &str, name: &str, template: &str) -> Result<String, ComposeError> {
+    let root = parse(text)?;
+    let services = services_of(&root, text)?;
+    if services.find_entry_by_key(name).is_some() {
+        return Ok(text.to_string());
+    }
+    if services.is_flow_style() {
+        return Err(ComposeError::Unsafe("`services:` is in flow style".into()));
+    }
+    let eol = eol_of(text);
+    let unit = unit_of(&services, text);
+    let block = template
+        .replace("{i}", &unit)
+        .replace("{e}", eol);
+    let at = match services.entries().next() {
+        Some(first) => line_start(text, first.byte_range().start as usize),
+        None => return Err(ComposeError::Unsafe("`services:` is empty".into())),
+    };
+    Ok(insert_lines(text, at, &block, eol))
+}
+
+fn remove_service(text: &str, name: &str) -> Result<String, ComposeError> {
+    let root = parse(text)?;
+    let services = services_of(&root, text)?;
+    let Some(entry) = services.find_entry_by_key(name) else {
+        return Ok(text.to_string());
+    };
+    let r = entry.byte_range();
+    let start = line_start(text, r.start as usize);
+    let end = next_line_start(text, (r.end as usize).saturating_sub(1).max(r.start as usize));
+    Ok(super::text::remove_lines(text, start, end))
+}
+
+/// The environment variable names of a service as written (map keys or `NAME=` items).
+pub fn env_names(text: &str, service: &str) -> Result<Vec<String>, ParseError> {
+    let root = parse(text)?;
+    let services = services_of(&root, text)?;
+    let Some(svc) = services.get(service).and_then(|v| v.as_mapping().cloned()) else {
+        return Ok(Vec::new());
+    };
+    let Some(env) = svc.get("environment") else {
+        return Ok(Vec::new());
+    };
+    if let Some(m) = env.as_mapping() {
+        return Ok(m.keys().filter_map(|k| scalar(&k)).collect());
+    }
+    if let Some(s) = env.as_sequence() {
+        return Ok(s
+            .values()
+            .filter_map(|v| scalar(&v))
+            .map(|v| v.split('=').next().unwrap_or("").trim().to_string())
+            .collect());
+    }
+    Ok(Vec::new())
+}
+
+/// Whether the compose file parses as a compose file.
+pub fn validate(text: &str) -> Result<(), ParseError> {
+    let root = parse(text)?;
+    services_of(&root, text).map(|_| ())
+}

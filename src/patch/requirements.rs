@@ -1,0 +1,171 @@
+//! requirements.txt: adds the packages an integration needs, removes them when it is switched off.
+//! Names are compared as PEP 503 normalised names, so `Flask_Cors` and `flask-cors` are one package;
+//! every other line (pins, extras, markers, comments, options, blank lines) stays as it is.
+
+use std::str::FromStr;
+
+use pep508_rs::Requirement;
+
+use super::text::{eol_of, insert_lines, lines_with_offsets, remove_lines};
+use super::ParseError;
+
+/// PEP 503 normalisation: lower case, runs of `-`, `_`, `.` become one `-`.
+pub fn normalise(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// One requirement line, as far as o11y cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    pub line: usize,
+    start: usize,
+    end: usize,
+}
+
+/// The packages a requirements file names, normalised, with the line each is on.
+pub fn listed(text: &str) -> Result<Vec<Listed>, ParseError> {
+    let mut out = Vec::new();
+    for (n, (start, raw)) in lines_with_offsets(text).enumerate() {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let Some(spec) = requirement_part(line) else {
+            continue;
+        };
+        let req = Requirement::<pep508_rs::VerbatimUrl>::from_str(spec).map_err(|e| {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or("").to_string();
+            ParseError::new(
+                n + 1,
+                format!("`{}` is not a requirement pip understands: {first}", spec.trim()),
+            )
+        })?;
+        out.push(Listed {
+            name: normalise(req.name.as_ref()),
+            line: n + 1,
+            start,
+            end: start + raw.len(),
+        });
+    }
+    Ok(out)
+}
+
+/// The part of a line that is a PEP 508 requirement, or None for comments, blank lines,
+/// pip options (`-r`, `--index-url`, `-e`) and direct paths or URLs, which o11y leaves alone.
+fn requirement_part(line: &str) -> Option<&str> {
+    let no_comment = match line.find(" #").or_else(|| line.find("\t#")) {
+        Some(i) => &line[..i],
+        None if line.trim_start().starts_with('#') => "",
+        None => line,
+    };
+    // pip's per-requirement options (`--hash=...`) follow the requirement after a space.
+    let spec = match no_comment.find(" --") {
+        Some(i) => &no_comment[..i],
+        None => no_comment,
+    };
+    let spec = spec.trim();
+    if spec.is_empty()
+        || spec.starts_with('-')
+        || spec.starts_with('.')
+        || spec.starts_with('/')
+        || spec.contains("://")
+        || spec.ends_with('\\')
+    {
+        return None;
+    }
+    Some(spec)
+}
+
+/// `text` with every package of `add` that is missing added and every line naming a package
+/// of `remove` taken out. A package goes before the first listed package that follows it in
+/// `order`, else at the end, so that adding it later gives the same file as adding it first.
+pub fn patch_ordered(
+    text: &str,
+    add: &[&str],
+    remove: &[&str],
+    order: &[&str],
+) -> Result<String, ParseError> {
+    let mut out = text.to_string();
+    // Remove from the bottom so earlier offsets stay valid.
+    let remove: Vec<String> = remove.iter().map(|p| normalise(p)).collect();
+    for l in listed(text)?.iter().rev() {
+        if remove.contains(&l.name) {
+            out = remove_lines(&out, l.start, l.end.min(out.len()));
+        }
+    }
+    let eol = eol_of(text);
+    let rank = |n: &str| order.iter().position(|o| normalise(o) == n);
+    for pkg in add {
+        let n = normalise(pkg);
+        let present = listed(&out)?;
+        if present.iter().any(|l| l.name == n) || remove.contains(&n) {
+            continue;
+        }
+        let mine = rank(&n);
+        let before = present.iter().find(|l| match (rank(&l.name), mine) {
+            (Some(r), Some(m)) => r > m,
+            _ => false,
+        });
+        let at = before.map_or(out.len(), |l| l.start);
+        out = insert_lines(&out, at, &format!("{pkg}{eol}"), eol);
+    }
+    Ok(out)
+}
+
+/// [`patch_ordered`] with the order of `add`.
+pub fn patch(text: &str, add: &[&str], remove: &[&str]) -> Result<String, ParseError> {
+    patch_ordered(text, add, remove, add)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised() {
+        assert_eq!(normalise("Flask_Cors"), "flask-cors");
+        assert_eq!(normalise("zope.interface"), "zope-interface");
+        assert_eq!(normalise("a__b"), "a-b");
+    }
+
+    #[test]
+    fn keeps_pins_and_adds_missing() {
+        let t = "Flask==2.2.3\nflask_cors  # cors\n-r base.txt\n\naws-xray-sdk>=2\n";
+        let out = patch(t, &["flask-cors", "aws-xray-sdk", "watchtower"], &[]).unwrap();
+        assert_eq!(out, format!("{t}watchtower\n"));
+    }
+
+    #[test]
+    fn no_final_newline_and_crlf_kept() {
+        assert_eq!(patch("flask", &["rollbar"], &[]).unwrap(), "flask\nrollbar");
+        assert_eq!(
+            patch("flask\r\n", &["rollbar"], &[]).unwrap(),
+            "flask\r\nrollbar\r\n"
+        );
+    }
+
+    #[test]
+    fn removes_only_named_packages() {
+        let t = "flask\nrollbar==1.0 ; python_version > '3'\nblinker\n";
+        assert_eq!(patch(t, &[], &["rollbar", "Blinker"]).unwrap(), "flask\n");
+        assert_eq!(patch("flask\nrollbar", &[], &["rollbar"]).unwrap(), "flask");
+    }
+
+    #[test]
+    fn bad_line_is_named() {
+        let e = patch("flask\nnot a ==== req\n", &["x"], &[]).unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+}

@@ -1,0 +1,178 @@
+//! The one place that prints. Data goes to stdout, messages to stderr; colour follows
+//! `--color`, NO_COLOR and whether the stream is a terminal.
+
+use std::io::{IsTerminal, Write};
+
+use console::Style;
+
+use crate::cli::{ColorChoice, Global};
+use crate::error::Failure;
+use crate::patch::plan::Plan;
+use crate::patch::ManualStep;
+
+pub struct Printer {
+    pub quiet: bool,
+    pub verbose: u8,
+    color: bool,
+}
+
+impl Printer {
+    pub fn new(g: &Global) -> Printer {
+        let color = match g.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        };
+        Printer {
+            quiet: g.quiet,
+            verbose: g.verbose,
+            color,
+        }
+    }
+
+    fn paint(&self, s: &str, style: Style) -> String {
+        if self.color {
+            style.force_styling(true).apply_to(s).to_string()
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn green(&self, s: &str) -> String {
+        self.paint(s, Style::new().green())
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.paint(s, Style::new().red())
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint(s, Style::new().yellow())
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.paint(s, Style::new().bold())
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.paint(s, Style::new().dim())
+    }
+
+    /// A line of result data, on stdout.
+    pub fn data(&self, s: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{s}");
+    }
+
+    /// A message for the person, on stderr, unless `--quiet`.
+    pub fn say(&self, s: &str) {
+        if !self.quiet {
+            eprintln!("{s}");
+        }
+    }
+
+    pub fn success(&self, s: &str) {
+        self.say(&format!("{} {s}", self.green("✔")));
+    }
+
+    pub fn warn(&self, s: &str) {
+        self.say(&format!("{} {s}", self.yellow("!")));
+    }
+
+    pub fn failure(&self, f: &Failure) {
+        eprintln!("{} {}", self.red("error:"), f.message);
+        for h in &f.hints {
+            eprintln!("{} {h}", self.bold("hint:"));
+        }
+    }
+
+    /// The plan as a coloured unified diff, on stdout.
+    pub fn diff(&self, plan: &Plan) {
+        for edit in &plan.edits {
+            let before = edit.before.as_deref().unwrap_or("");
+            let diff = similar::TextDiff::from_lines(before, &edit.after);
+            let old = if edit.created {
+                "/dev/null".to_string()
+            } else {
+                format!("a/{}", edit.path)
+            };
+            let text = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&old, &format!("b/{}", edit.path))
+                .to_string();
+            for line in text.lines() {
+                let line = line.trim_end_matches('\r');
+                let shown = if line.starts_with("+++") || line.starts_with("---") {
+                    self.bold(line)
+                } else if line.starts_with('+') {
+                    self.green(line)
+                } else if line.starts_with('-') {
+                    self.red(line)
+                } else if line.starts_with("@@") {
+                    self.paint(line, Style::new().cyan())
+                } else if line.starts_with('\\') {
+                    self.dim(line)
+                } else {
+                    line.to_string()
+                };
+                self.data(&shown);
+            }
+        }
+    }
+
+    /// One-line summary per file.
+    pub fn summary(&self, plan: &Plan) {
+        for e in &plan.edits {
+            let what = if e.created { "create" } else { "change" };
+            self.say(&format!(
+                "  {what} {}  {} {}",
+                e.path,
+                self.green(&format!("+{}", e.added_lines)),
+                self.red(&format!("-{}", e.removed_lines))
+            ));
+        }
+    }
+
+    pub fn notes(&self, plan: &Plan) {
+        for n in &plan.notes {
+            self.say(&format!("{} {n}", self.dim("note:")));
+        }
+    }
+
+    /// Changes the user must make by hand, with the snippet and where it goes.
+    pub fn manual(&self, steps: &[ManualStep]) {
+        if steps.is_empty() {
+            return;
+        }
+        self.warn(&format!(
+            "{} change(s) o11y could not make safely; please add them by hand:",
+            steps.len()
+        ));
+        for (n, s) in steps.iter().enumerate() {
+            self.say(&format!(
+                "\n  {}. {} ({}): {}, because {}.",
+                n + 1,
+                self.bold(&s.file),
+                s.integration,
+                s.place,
+                s.reason
+            ));
+            for line in s.snippet.lines() {
+                self.say(&format!("     {line}"));
+            }
+        }
+        self.say("");
+    }
+
+    /// Asks a yes/no question; false when stdin is not a terminal.
+    pub fn confirm(&self, question: &str) -> bool {
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(true)
+            .interact()
+            .unwrap_or(false)
+    }
+}

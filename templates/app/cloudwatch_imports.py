@@ -1,0 +1,4 @@
+import logging
+import signal
+import sys
+import watchtower

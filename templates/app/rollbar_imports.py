@@ -1,0 +1,4 @@
+import os
+import rollbar
+import rollbar.contrib.flask
+from flask import got_request_exception

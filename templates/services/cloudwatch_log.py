@@ -1,0 +1,1 @@
+logging.getLogger("cruddur").info("HomeActivities")

@@ -1,0 +1,4 @@
+{datetime_import}
+from opentelemetry import trace
+
+tracer = trace.get_tracer("home.activities")

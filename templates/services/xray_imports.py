@@ -1,0 +1,2 @@
+{datetime_import}
+from aws_xray_sdk.core import xray_recorder
