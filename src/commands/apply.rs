@@ -15,7 +15,13 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
 }
 
 /// Shows, confirms and writes a plan. Shared by `apply`, `enable` and `disable`.
-pub fn execute(p: &Project, plan: &Plan, yes: bool, json: bool, out: &Printer) -> Result<u8, Failure> {
+pub fn execute(
+    p: &Project,
+    plan: &Plan,
+    yes: bool,
+    json: bool,
+    out: &Printer,
+) -> Result<u8, Failure> {
     out.notes(plan);
     if plan.is_empty() {
         out.manual(&plan.manual);
@@ -46,7 +52,9 @@ pub fn execute(p: &Project, plan: &Plan, yes: bool, json: bool, out: &Printer) -
         applied.backup
     ));
     out.manual(&plan.manual);
-    let aws = crate::commands::enabled(p).iter().any(|i: &Integration| i.uses_aws());
+    let aws = crate::commands::enabled(p)
+        .iter()
+        .any(|i: &Integration| i.uses_aws());
     out.say(&format!(
         "Next: set your keys ({}), then `docker compose up` and open /api/activities/home.",
         if aws {

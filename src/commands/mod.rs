@@ -64,5 +64,8 @@ pub fn compute_plan(
     only: Option<Vec<Integration>>,
 ) -> Result<Plan, Failure> {
     let inputs = p.inputs()?;
-    Ok(crate::patch::plan::plan(&inputs, &Target { enabled, only })?)
+    Ok(crate::patch::plan::plan(
+        &inputs,
+        &Target { enabled, only },
+    )?)
 }

@@ -9,14 +9,22 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<u8, Failure> {
     let plan = super::compute_plan(&p, super::enabled(&p), a.only.clone())?;
     if a.json {
         out.data(&serde_json::to_string_pretty(&plan).expect("a plan serialises"));
-        return Ok(if plan.is_empty() { EXIT_OK } else { EXIT_PENDING });
+        return Ok(if plan.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_PENDING
+        });
     }
     out.say(&format!(
         "Project {} (compose file {}, backend service `{}` in {}/)",
         p.root.display(),
         p.compose,
         p.service,
-        if p.backend_dir.is_empty() { "." } else { &p.backend_dir }
+        if p.backend_dir.is_empty() {
+            "."
+        } else {
+            &p.backend_dir
+        }
     ));
     out.notes(&plan);
     if plan.is_empty() {

@@ -89,7 +89,10 @@ fn mode_of(_path: &Path) -> Option<u32> {
 /// Writes `contents` to `path` through a temp file in the same folder and a rename, so a reader
 /// sees the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), ApplyError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| werr(path, e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".o11y-")
@@ -101,7 +104,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = mode.or_else(|| mode_of(path)).unwrap_or(0o644);
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(|e| werr(path, e))?;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+            .map_err(|e| werr(path, e))?;
     }
     #[cfg(not(unix))]
     let _ = mode;
@@ -122,7 +126,9 @@ fn ensure_state_dir(root: &Path) -> Result<PathBuf, ApplyError> {
 }
 
 fn new_backup_dir(state: &Path) -> Result<PathBuf, ApplyError> {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     let base = state.join(BACKUPS);
     let mut dir = base.join(&stamp);
     let mut n = 2;
@@ -144,9 +150,17 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<Applied, ApplyError> {
     for edit in &plan.edits {
         let path = root.join(&edit.path);
         if let Some(before) = &edit.before {
-            write_atomic(&dir.join("before").join(&edit.path), before.as_bytes(), None)?;
+            write_atomic(
+                &dir.join("before").join(&edit.path),
+                before.as_bytes(),
+                None,
+            )?;
         }
-        write_atomic(&dir.join("after").join(&edit.path), edit.after.as_bytes(), None)?;
+        write_atomic(
+            &dir.join("after").join(&edit.path),
+            edit.after.as_bytes(),
+            None,
+        )?;
         manifest.files.push(Entry {
             path: edit.path.clone(),
             existed: edit.before.is_some(),
@@ -181,10 +195,11 @@ fn rel(root: &Path, p: &Path) -> String {
 fn restore(root: &Path, dir: &Path, entry: &Entry) -> Result<bool, ApplyError> {
     let path = root.join(&entry.path);
     if entry.existed {
-        let before = fs::read(dir.join("before").join(&entry.path)).map_err(|e| ApplyError::BadBackup {
-            dir: dir.display().to_string(),
-            reason: format!("{}: {e}", entry.path),
-        })?;
+        let before =
+            fs::read(dir.join("before").join(&entry.path)).map_err(|e| ApplyError::BadBackup {
+                dir: dir.display().to_string(),
+                reason: format!("{}: {e}", entry.path),
+            })?;
         write_atomic(&path, &before, entry.mode)?;
         Ok(true)
     } else {

@@ -39,7 +39,10 @@ fn parse(text: &str) -> Result<Mapping, ParseError> {
     let parsed = YamlFile::parse(text);
     if let Some(e) = parsed.positioned_errors().first() {
         let line = line_number(text, (e.range.start as usize).min(text.len()));
-        return Err(ParseError::new(line, format!("not valid YAML: {}", e.message)));
+        return Err(ParseError::new(
+            line,
+            format!("not valid YAML: {}", e.message),
+        ));
     }
     let doc = parsed
         .tree()
@@ -178,7 +181,12 @@ fn patch_env(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
         if change.add_env.is_empty() {
             return Ok(text.to_string());
         }
-        return Ok(insert_lines(text, line_start(text, first_start), &lines, eol));
+        return Ok(insert_lines(
+            text,
+            line_start(text, first_start),
+            &lines,
+            eol,
+        ));
     };
     let env_line = line_number(text, env_entry.byte_range().start as usize);
     let env_value = env_entry.value_node();
@@ -232,7 +240,11 @@ fn patch_env(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
                 .unwrap_or_default();
             (EnvStyle::List, items, indent)
         }
-        Some(v) if v.as_scalar().map(|s| s.as_string().is_empty()).unwrap_or(false) => {
+        Some(v)
+            if v.as_scalar()
+                .map(|s| s.as_string().is_empty())
+                .unwrap_or(false) =>
+        {
             (EnvStyle::Map, Vec::new(), String::new())
         }
         None => (EnvStyle::Map, Vec::new(), String::new()),
@@ -256,7 +268,7 @@ fn patch_env(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
     let mut out = text.to_string();
     let mut removed = false;
     for item in items.iter().rev() {
-        if change.remove_env.iter().any(|n| *n == item.name) {
+        if change.remove_env.contains(&item.name) {
             let start = line_start(&out, item.start);
             let end = next_line_start(&out, item.end.saturating_sub(1).max(item.start));
             out = super::text::remove_lines(&out, start, end);
@@ -315,9 +327,7 @@ fn add_service(text: &str, name: &str, template: &str) -> Result<String, Compose
     }
     let eol = eol_of(text);
     let unit = unit_of(&services, text);
-    let block = template
-        .replace("{i}", &unit)
-        .replace("{e}", eol);
+    let block = template.replace("{i}", &unit).replace("{e}", eol);
     let at = match services.entries().next() {
         Some(first) => line_start(text, first.byte_range().start as usize),
         None => return Err(ComposeError::Unsafe("`services:` is empty".into())),
@@ -333,7 +343,10 @@ fn remove_service(text: &str, name: &str) -> Result<String, ComposeError> {
     };
     let r = entry.byte_range();
     let start = line_start(text, r.start as usize);
-    let end = next_line_start(text, (r.end as usize).saturating_sub(1).max(r.start as usize));
+    let end = next_line_start(
+        text,
+        (r.end as usize).saturating_sub(1).max(r.start as usize),
+    );
     Ok(super::text::remove_lines(text, start, end))
 }
 

@@ -20,14 +20,23 @@ fn root(text: &str) -> Result<Option<Mapping>, ParseError> {
     let parsed = YamlFile::parse(text);
     if let Some(e) = parsed.positioned_errors().first() {
         let line = line_number(text, (e.range.start as usize).min(text.len()));
-        return Err(ParseError::new(line, format!("not valid YAML: {}", e.message)));
+        return Err(ParseError::new(
+            line,
+            format!("not valid YAML: {}", e.message),
+        ));
     }
     let Some(doc) = parsed.tree().documents().next() else {
         return Ok(None);
     };
     match doc.as_mapping() {
         Some(m) => Ok(Some(m)),
-        None if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) => Ok(None),
+        None if text.trim().is_empty()
+            || text
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) =>
+        {
+            Ok(None)
+        }
         None => Err(ParseError::new(1, "the top level is not a mapping of keys")),
     }
 }
@@ -72,7 +81,10 @@ fn append_to(text: &str, key: &str, items: &[Vec<String>]) -> Result<String, Par
             };
             if s.is_flow_style() {
                 let line = line_number(text, entry.byte_range().start as usize);
-                return Err(ParseError::new(line, format!("`{key}:` is a flow-style list (`[...]`); write it as a block list")));
+                return Err(ParseError::new(
+                    line,
+                    format!("`{key}:` is a flow-style list (`[...]`); write it as a block list"),
+                ));
             }
             let last = s.values().last();
             let (indent, at) = match (s.values().next(), last) {
@@ -80,10 +92,16 @@ fn append_to(text: &str, key: &str, items: &[Vec<String>]) -> Result<String, Par
                     let r = last.byte_range();
                     (
                         indent_at(text, first.byte_range().start as usize).to_string(),
-                        next_line_start(text, (r.end as usize).saturating_sub(1).max(r.start as usize)),
+                        next_line_start(
+                            text,
+                            (r.end as usize).saturating_sub(1).max(r.start as usize),
+                        ),
                     )
                 }
-                _ => ("  ".to_string(), next_line_start(text, entry.byte_range().start as usize)),
+                _ => (
+                    "  ".to_string(),
+                    next_line_start(text, entry.byte_range().start as usize),
+                ),
             };
             let mut lines = String::new();
             for item in items {
@@ -104,7 +122,11 @@ fn append_to(text: &str, key: &str, items: &[Vec<String>]) -> Result<String, Par
 fn add_ports(text: &str) -> Result<String, ParseError> {
     let root = root(text)?;
     let mut have: Vec<u16> = Vec::new();
-    if let Some(seq) = root.as_ref().and_then(|r| r.get("ports")).and_then(|v| v.as_sequence().cloned()) {
+    if let Some(seq) = root
+        .as_ref()
+        .and_then(|r| r.get("ports"))
+        .and_then(|v| v.as_sequence().cloned())
+    {
         for item in seq.values() {
             let port = item
                 .as_mapping()
@@ -123,7 +145,13 @@ fn add_ports(text: &str) -> Result<String, ParseError> {
     let items: Vec<Vec<String>> = PORTS
         .iter()
         .filter(|(p, _, _)| !have.contains(p))
-        .map(|(p, name, extra)| vec![format!("name: {name}"), format!("port: {p}"), extra.to_string()])
+        .map(|(p, name, extra)| {
+            vec![
+                format!("name: {name}"),
+                format!("port: {p}"),
+                extra.to_string(),
+            ]
+        })
         .collect();
     append_to(text, "ports", &items)
 }
@@ -140,6 +168,9 @@ fn add_task(text: &str) -> Result<String, ParseError> {
     append_to(
         text,
         "tasks",
-        &[vec!["name: o11y".to_string(), format!("command: {TASK_COMMAND}")]],
+        &[vec![
+            "name: o11y".to_string(),
+            format!("command: {TASK_COMMAND}"),
+        ]],
     )
 }

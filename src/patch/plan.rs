@@ -171,7 +171,10 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         plan.manual.extend(out.manual);
         edits.push((path, Some(src.text.clone()), out.text));
     }
-    let off: Vec<Integration> = off.into_iter().filter(|i| !kept_by_hand.contains(i)).collect();
+    let off: Vec<Integration> = off
+        .into_iter()
+        .filter(|i| !kept_by_hand.contains(i))
+        .collect();
     let still_on = |i: &Integration| target.enabled.contains(i) || kept_by_hand.contains(i);
 
     // requirements.txt
@@ -180,7 +183,10 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         .as_ref()
         .map(|s| s.path.clone())
         .unwrap_or_else(|| join(&inputs.backend_dir, "requirements.txt"));
-    let add: Vec<&str> = on.iter().flat_map(|i| i.spec().packages.iter().copied()).collect();
+    let add: Vec<&str> = on
+        .iter()
+        .flat_map(|i| i.spec().packages.iter().copied())
+        .collect();
     let remove: Vec<&str> = off
         .iter()
         .flat_map(|i| i.spec().packages.iter().copied())
@@ -197,24 +203,36 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         .collect();
     let req_before = inputs.requirements.as_ref().map(|s| s.text.clone());
     let req_text = req_before.clone().unwrap_or_default();
-    let req_after = requirements::patch_ordered(&req_text, &add, &remove, &order).map_err(|error| PlanError {
-        path: req_path.clone(),
-        error,
-    })?;
+    let req_after =
+        requirements::patch_ordered(&req_text, &add, &remove, &order).map_err(|error| {
+            PlanError {
+                path: req_path.clone(),
+                error,
+            }
+        })?;
     edits.push((req_path, req_before, req_after));
 
     // docker-compose.yml
     let mut add_env: Vec<(String, String)> = Vec::new();
     let mut remove_env: Vec<String> = Vec::new();
     for i in &on {
-        add_env.extend(i.spec().env.iter().map(|e| (e.name.to_string(), fill(e.value, service))));
+        add_env.extend(
+            i.spec()
+                .env
+                .iter()
+                .map(|e| (e.name.to_string(), fill(e.value, service))),
+        );
     }
     for i in &off {
         remove_env.extend(i.spec().env.iter().map(|e| e.name.to_string()));
     }
     let aws_needed = Integration::ALL.iter().any(|i| i.uses_aws() && still_on(i));
     if on.iter().any(|i| i.uses_aws()) {
-        add_env.extend(AWS_ENV.iter().map(|e| (e.name.to_string(), e.value.to_string())));
+        add_env.extend(
+            AWS_ENV
+                .iter()
+                .map(|e| (e.name.to_string(), e.value.to_string())),
+        );
     } else if !aws_needed && off.iter().any(|i| i.uses_aws()) {
         remove_env.extend(AWS_ENV.iter().map(|e| e.name.to_string()));
     }
@@ -228,7 +246,9 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         add_daemon: on
             .contains(&Integration::Xray)
             .then_some((xray::DAEMON_SERVICE, xray::DAEMON_TEMPLATE)),
-        remove_daemon: off.contains(&Integration::Xray).then_some(xray::DAEMON_SERVICE),
+        remove_daemon: off
+            .contains(&Integration::Xray)
+            .then_some(xray::DAEMON_SERVICE),
     };
     let compose_path = inputs.compose.path.clone();
     match compose::patch(&inputs.compose.text, &change) {
@@ -281,7 +301,11 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             path: crate::project::config::FILE.to_string(),
             error,
         })?;
-    edits.push((crate::project::config::FILE.to_string(), cfg_before, cfg_after));
+    edits.push((
+        crate::project::config::FILE.to_string(),
+        cfg_before,
+        cfg_after,
+    ));
 
     for (path, before, after) in edits {
         if before.as_deref() == Some(after.as_str()) {

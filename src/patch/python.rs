@@ -7,7 +7,9 @@
 
 use tree_sitter::{Node, Parser, Tree};
 
-use super::text::{eol_of, insert_lines, line_number, line_start, lines_with_offsets, next_line_start};
+use super::text::{
+    eol_of, insert_lines, line_number, line_start, lines_with_offsets, next_line_start,
+};
 use super::{ManualStep, ParseError};
 use crate::integrations::{Anchor, HandMade, Integration, PyBlock, PyFile};
 
@@ -175,7 +177,10 @@ pub fn hand_state(text: &str, rule: &HandMade) -> Result<HandState, ParseError> 
     } else {
         Ok(HandState::Partial(format!(
             "it was started by hand (`{}` is there) but is missing {}",
-            rule.mentions.iter().find(|m| own.contains(*m)).unwrap_or(&""),
+            rule.mentions
+                .iter()
+                .find(|m| own.contains(*m))
+                .unwrap_or(&""),
             rule.complete
                 .iter()
                 .filter(|c| !own.contains(*c))
@@ -196,6 +201,29 @@ pub struct Want<'a> {
 
 /// Adds the missing blocks of `want` and removes every block of `remove`.
 pub fn patch(
+    text: &str,
+    file: PyFile,
+    path: &str,
+    want: &[Want],
+    remove: &[Integration],
+    ctx: &Context,
+) -> Result<PyOutcome, ParseError> {
+    let outcome = patch_once(text, file, path, want, remove, ctx)?;
+    // A second pass must find nothing to do; if it would, the file is shaped so that o11y
+    // cannot tell reliably where its blocks belong, and it changes nothing.
+    if outcome.text != text {
+        let again = patch_once(&outcome.text, file, path, want, remove, ctx)?;
+        if again.text != outcome.text {
+            return Err(ParseError::new(
+                1,
+                "o11y cannot tell reliably where its code goes in this file; add the blocks by hand (`o11y plan --only NAME` on a copy shows them)",
+            ));
+        }
+    }
+    Ok(outcome)
+}
+
+fn patch_once(
     text: &str,
     file: PyFile,
     path: &str,
@@ -235,8 +263,24 @@ pub fn patch(
                 continue;
             }
             HandState::Partial(reason) => {
-                for b in missing {
-                    outcome.manual.push(manual(path, w.integration, b, &out, ctx, &reason));
+                // One step for the whole integration: the student's code needs a look as a whole.
+                if !missing.is_empty() {
+                    let vars = Vars::of(&out, ctx, None);
+                    let mut snippet = String::new();
+                    for b in &missing {
+                        snippet.push_str(&format!("# {}:\n", b.anchor.describe()));
+                        snippet.push_str(&render(b.template, &vars, "", "    ", "\n"));
+                    }
+                    outcome.manual.push(ManualStep {
+                        file: path.to_string(),
+                        integration: w.integration.name().to_string(),
+                        reason: reason.clone(),
+                        place: format!(
+                            "fix the hand-made {} code, or replace it with o11y's blocks below",
+                            w.integration.title()
+                        ),
+                        snippet,
+                    });
                 }
                 continue;
             }
@@ -245,7 +289,11 @@ pub fn patch(
         for b in missing {
             match place(&out, w.integration, b, ctx)? {
                 Ok(next) => out = next,
-                Err(reason) => outcome.manual.push(manual(path, w.integration, b, &out, ctx, &reason)),
+                Err(reason) => {
+                    outcome
+                        .manual
+                        .push(manual(path, w.integration, b, &out, ctx, &reason))
+                }
             }
         }
     }
@@ -299,7 +347,10 @@ impl Vars {
                 && !l.contains(" as ")
         });
         let (now, datetime_import) = if module {
-            ("datetime.datetime.now(datetime.timezone.utc).isoformat()", None)
+            (
+                "datetime.datetime.now(datetime.timezone.utc).isoformat()",
+                None,
+            )
         } else if both {
             ("datetime.now(timezone.utc).isoformat()", None)
         } else {
@@ -322,8 +373,13 @@ impl Vars {
 fn render(template: &str, v: &Vars, base: &str, unit: &str, eol: &str) -> String {
     let mut s = String::new();
     for line in template.trim_end_matches('\n').split('\n') {
-        let mut l = line.replace("{service}", &v.service).replace("{now}", &v.now);
-        for (key, val) in [("{result}", &v.result), ("{datetime_import}", &v.datetime_import)] {
+        let mut l = line
+            .replace("{service}", &v.service)
+            .replace("{now}", &v.now);
+        for (key, val) in [
+            ("{result}", &v.result),
+            ("{datetime_import}", &v.datetime_import),
+        ] {
             if l.contains(key) {
                 match val {
                     Some(val) => l = l.replace(key, val),
@@ -368,7 +424,10 @@ fn place(
     let inside = |offset: usize| found.iter().find(|b| offset >= b.start && offset < b.end);
     // Past the blocks that sit at `at` and come earlier in o11y's order.
     let skip_earlier = |mut at: usize| {
-        while let Some(b) = found.iter().find(|b| b.start == at && b.integration < integration) {
+        while let Some(b) = found
+            .iter()
+            .find(|b| b.start == at && b.integration < integration)
+        {
             at = b.end;
         }
         at
@@ -376,7 +435,12 @@ fn place(
     let vars = Vars::of(text, ctx, None);
     let module_block = |at: usize| {
         let body = render(block.template, &vars, "", "    ", eol);
-        insert_lines(text, at, &wrap(integration, block.part, &body, "", eol), eol)
+        insert_lines(
+            text,
+            at,
+            &wrap(integration, block.part, &body, "", eol),
+            eol,
+        )
     };
     match block.anchor {
         Anchor::AfterImports => {
@@ -466,8 +530,10 @@ fn place(
     }
 }
 
+/// Module-level statements. Column 0 is required too: tree-sitter's error recovery can hoist
+/// an indented statement to the module when comments are indented oddly.
 fn top_level<'t>(root: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    named_children(root)
+    named_children(root).filter(|n| n.start_position().column == 0)
 }
 
 fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
@@ -501,7 +567,9 @@ fn app_creation<'t>(root: Node<'t>, text: &str) -> Option<Node<'t>> {
         let Some(assign) = n.named_child(0).filter(|a| a.kind() == "assignment") else {
             return false;
         };
-        let left = assign.child_by_field_name("left").map(|l| node_text(l, text));
+        let left = assign
+            .child_by_field_name("left")
+            .map(|l| node_text(l, text));
         let right = assign.child_by_field_name("right");
         left == Some("app")
             && right.is_some_and(|r| {
@@ -520,7 +588,9 @@ fn is_factory(root: Node, text: &str) -> bool {
         } else {
             Some(n)
         };
-        f.is_some_and(|f| f.kind() == "function_definition" && node_text(f, text).contains("Flask("))
+        f.is_some_and(|f| {
+            f.kind() == "function_definition" && node_text(f, text).contains("Flask(")
+        })
     })
 }
 

@@ -44,12 +44,16 @@ pub fn listed(text: &str) -> Result<Vec<Listed>, ParseError> {
         let Some(spec) = requirement_part(line) else {
             continue;
         };
+        check_name(spec).map_err(|what| ParseError::new(n + 1, what))?;
         let req = Requirement::<pep508_rs::VerbatimUrl>::from_str(spec).map_err(|e| {
             let first = e.to_string();
             let first = first.lines().next().unwrap_or("").to_string();
             ParseError::new(
                 n + 1,
-                format!("`{}` is not a requirement pip understands: {first}", spec.trim()),
+                format!(
+                    "`{}` is not a requirement pip understands: {first}",
+                    spec.trim()
+                ),
             )
         })?;
         out.push(Listed {
@@ -60,6 +64,25 @@ pub fn listed(text: &str) -> Result<Vec<Listed>, ParseError> {
         });
     }
     Ok(out)
+}
+
+/// The name at the start of a requirement must begin and end with a letter or digit
+/// (PEP 508). Checked here because pep508_rs 0.9 panics on names such as `a..` instead of
+/// returning an error.
+fn check_name(spec: &str) -> Result<(), String> {
+    let name: &str = spec
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .next()
+        .unwrap_or("");
+    let ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok(name.chars().next()) && ok(name.chars().last()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a requirement pip understands: a package name starts and ends with a letter or digit",
+            spec.trim()
+        ))
+    }
 }
 
 /// The part of a line that is a PEP 508 requirement, or None for comments, blank lines,

@@ -17,18 +17,26 @@ pub struct Config {
 }
 
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> usize {
-    span.map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+    span.map_or(1, |s| {
+        text[..s.start.min(text.len())].matches('\n').count() + 1
+    })
 }
 
 pub fn parse(text: &str) -> Result<Config, ParseError> {
-    let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        ParseError::new(line_of(text, e.span()), format!("not valid TOML: {}", e.message()))
+    // The immutable document keeps spans, for line numbers in errors.
+    let doc = toml_edit::ImDocument::parse(text).map_err(|e: toml_edit::TomlError| {
+        ParseError::new(
+            line_of(text, e.span()),
+            format!("not valid TOML: {}", e.message()),
+        )
     })?;
     let service = match doc.get("service") {
         None => None,
         Some(v) => Some(
             v.as_str()
-                .ok_or_else(|| ParseError::new(line_of(text, v.span()), "`service` must be a string"))?
+                .ok_or_else(|| {
+                    ParseError::new(line_of(text, v.span()), "`service` must be a string")
+                })?
                 .to_string(),
         ),
     };
@@ -36,7 +44,10 @@ pub fn parse(text: &str) -> Result<Config, ParseError> {
         None => None,
         Some(v) => {
             let arr = v.as_array().ok_or_else(|| {
-                ParseError::new(line_of(text, v.span()), "`integrations` must be a list of names")
+                ParseError::new(
+                    line_of(text, v.span()),
+                    "`integrations` must be a list of names",
+                )
             })?;
             let mut out = Vec::new();
             for item in arr.iter() {
@@ -84,7 +95,9 @@ pub fn render(
     }
     let mut sorted = enabled.to_vec();
     sorted.sort();
-    let current = before.and_then(|t| parse(t).ok()).and_then(|c| c.integrations);
+    let current = before
+        .and_then(|t| parse(t).ok())
+        .and_then(|c| c.integrations);
     if current.as_deref() != Some(&sorted[..]) {
         let mut arr = Array::new();
         for i in &sorted {
@@ -107,12 +120,16 @@ mod tests {
         assert_eq!(c.service.as_deref(), Some("backend-flask"));
         assert_eq!(c.integrations.unwrap(), Integration::ALL.to_vec());
         let edited = format!("{t}# mine\n");
-        assert_eq!(render(Some(&edited), "backend-flask", &Integration::ALL).unwrap(), edited);
+        assert_eq!(
+            render(Some(&edited), "backend-flask", &Integration::ALL).unwrap(),
+            edited
+        );
     }
 
     #[test]
     fn bad_name_is_an_error_with_its_line() {
-        let e = parse("service = \"x\"\nintegrations = [\"honeycomb\", \"datadog\"]\n").unwrap_err();
+        let e =
+            parse("service = \"x\"\nintegrations = [\"honeycomb\", \"datadog\"]\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.what.contains("datadog"));
     }

@@ -94,10 +94,12 @@ fn find_compose(dir: &Path) -> Option<String> {
 pub fn read_text(root: &Path, rel: &str) -> Result<Option<String>, ProjectError> {
     let path = root.join(rel);
     match fs::read(&path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| ProjectError::Read {
-            path: rel.to_string(),
-            reason: "it is not UTF-8 text (a binary file?)".into(),
-        }),
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ProjectError::Read {
+                path: rel.to_string(),
+                reason: "it is not UTF-8 text (a binary file?)".into(),
+            }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(ProjectError::Read {
             path: rel.to_string(),
@@ -120,7 +122,11 @@ fn context_dir(ctx: &str) -> String {
 }
 
 /// Finds the project from `start` (walking up to its parents unless `exact`).
-pub fn detect(start: &Path, exact: bool, service_flag: Option<&str>) -> Result<Project, ProjectError> {
+pub fn detect(
+    start: &Path,
+    exact: bool,
+    service_flag: Option<&str>,
+) -> Result<Project, ProjectError> {
     let mut dirs = Vec::new();
     let mut dir = Some(start);
     let (root, compose) = loop {
@@ -185,16 +191,15 @@ pub fn detect(start: &Path, exact: bool, service_flag: Option<&str>) -> Result<P
                     .collect();
                 match flask.as_slice() {
                     [one] => (*one).clone(),
-                    [] => {
-                        return Err(ProjectError::NoBackend {
-                            compose,
-                            list,
-                        })
-                    }
+                    [] => return Err(ProjectError::NoBackend { compose, list }),
                     many => {
                         return Err(ProjectError::SeveralBackends {
                             compose,
-                            list: many.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                            list: many
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
                         })
                     }
                 }
@@ -234,13 +239,17 @@ fn source(root: &Path, rel: String) -> Result<Option<Source>, ProjectError> {
 impl Project {
     /// Reads every file the plan looks at.
     pub fn inputs(&self) -> Result<Inputs, ProjectError> {
-        let compose = source(&self.root, self.compose.clone())?.ok_or_else(|| ProjectError::Read {
-            path: self.compose.clone(),
-            reason: "it disappeared".into(),
-        })?;
+        let compose =
+            source(&self.root, self.compose.clone())?.ok_or_else(|| ProjectError::Read {
+                path: self.compose.clone(),
+                reason: "it disappeared".into(),
+            })?;
         let mut python = Vec::new();
         for f in [PyFile::App, PyFile::HomeActivities, PyFile::UserActivities] {
-            python.push((f, source(&self.root, join(&self.backend_dir, f.rel_path()))?));
+            python.push((
+                f,
+                source(&self.root, join(&self.backend_dir, f.rel_path()))?,
+            ));
         }
         Ok(Inputs {
             compose,
@@ -249,7 +258,10 @@ impl Project {
             requirements: source(&self.root, join(&self.backend_dir, "requirements.txt"))?,
             python,
             gitpod: source(&self.root, GITPOD_FILE.to_string())?,
-            sampling_rule: source(&self.root, crate::integrations::xray::SAMPLING_RULE_PATH.to_string())?,
+            sampling_rule: source(
+                &self.root,
+                crate::integrations::xray::SAMPLING_RULE_PATH.to_string(),
+            )?,
             config: source(&self.root, config::FILE.to_string())?,
         })
     }

@@ -1,0 +1,149 @@
+//! Every project variant through the whole cycle: plan (snapshot), apply, apply again (no
+//! change), the patched files valid for docker-compose and Python, disable + enable of each
+//! integration (same as apply), and undo back to the original bytes.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn compose_file(dir: &Path) -> String {
+    for n in [
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+    ] {
+        if dir.join(n).is_file() {
+            return n.to_string();
+        }
+    }
+    panic!("no compose file in {}", dir.display());
+}
+
+fn check_compose(dir: &Path) {
+    if !require("docker-compose") {
+        return;
+    }
+    let o = Command::new("docker-compose")
+        .current_dir(dir)
+        .arg("-f")
+        .arg(compose_file(dir))
+        .args(["config", "-q"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "docker-compose config rejects the patched file:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn check_python(dir: &Path) {
+    let cache = tempfile::tempdir().unwrap();
+    for (path, _) in tree(dir).iter().filter(|(p, _)| p.ends_with(".py")) {
+        let o = Command::new("python3")
+            .env("PYTHONPYCACHEPREFIX", cache.path())
+            .args(["-m", "py_compile"])
+            .arg(dir.join(path))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{path} does not compile:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+fn cycle(name: &str) {
+    let dir = project(name);
+    let d = dir.path();
+    let original = tree(d);
+
+    let plan = run_ok(d, &["plan"], 1);
+    let shown = format!(
+        "{}\n----- stderr -----\n{}",
+        stdout(&plan),
+        stderr(&plan).replace(&d.display().to_string(), "[PROJECT]")
+    );
+    insta::assert_snapshot!(format!("{name}-plan"), shown);
+    assert_eq!(tree(d), original, "plan wrote something");
+
+    run_ok(d, &["apply", "--yes"], 0);
+    let applied = tree(d);
+    assert_ne!(applied, original);
+    run_ok(d, &["plan"], 0);
+    run_ok(d, &["apply", "--yes"], 0);
+    assert_eq!(tree(d), applied, "a second apply changed something");
+    check_compose(d);
+    check_python(d);
+
+    run_ok(d, &["undo"], 0);
+    assert_eq!(tree(d), original, "undo did not restore the original bytes");
+
+    run_ok(d, &["apply", "--yes"], 0);
+    assert_eq!(tree(d), applied);
+    let mut steps = 1;
+    for i in ["honeycomb", "xray", "cloudwatch", "rollbar"] {
+        run_ok(d, &["disable", i, "--yes"], 0);
+        let off = tree(d);
+        check_python(d);
+        check_compose(d);
+        run_ok(d, &["enable", i, "--yes"], 0);
+        assert_eq!(tree(d), applied, "disable + enable {i} differs from apply");
+        // A no-op disable (done-by-hand integrations) writes nothing and leaves no backup.
+        steps += if off == applied { 0 } else { 2 };
+    }
+    for _ in 0..steps {
+        run_ok(d, &["undo"], 0);
+    }
+    assert_eq!(
+        tree(d),
+        original,
+        "undoing every step did not restore the original"
+    );
+    let o = run_ok(d, &["undo"], 2);
+    assert!(stderr(&o).contains("nothing to undo"), "{}", stderr(&o));
+}
+
+macro_rules! variants {
+    ($($test:ident => $dir:literal),* $(,)?) => {
+        $( #[test] fn $test() { cycle($dir); } )*
+
+        #[test]
+        fn every_fixture_has_a_test() {
+            let listed = [$($dir),*];
+            for entry in fs::read_dir(repo().join("tests/fixtures/projects")).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().to_string();
+                assert!(listed.contains(&name.as_str()), "fixture {name} has no test");
+            }
+        }
+    };
+}
+
+variants! {
+    anchors => "anchors",
+    app_factory => "app-factory",
+    build_context_map => "build-context-map",
+    codespaces => "codespaces",
+    comments_everywhere => "comments-everywhere",
+    compose_yaml => "compose-yaml",
+    crlf => "crlf",
+    four_space => "four-space",
+    gitpod_with_ports => "gitpod-with-ports",
+    honeycomb_by_hand => "honeycomb-by-hand",
+    list_env => "list-env",
+    main_guard => "main-guard",
+    no_environment => "no-environment",
+    no_final_newline => "no-final-newline",
+    pinned_requirements => "pinned-requirements",
+    requirements_options => "requirements-options",
+    service_name_other => "service-name-other",
+    template => "template",
+    week2_template => "week2-template",
+    xray_commented_out => "xray-commented-out",
+}
