@@ -41,7 +41,7 @@ pub const SPEC: Spec = Spec {
         complete: &["CloudWatchLogHandler"],
         flaws: &[(
             "log_group=",
-            "uses watchtower's removed `log_group=` argument; it is `log_group_name=` now",
+            "uses watchtower's deprecated `log_group=` argument; the current name is `log_group_name=`",
         )],
     }],
 };
