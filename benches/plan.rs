@@ -22,8 +22,14 @@ fn example() -> Inputs {
         requirements: Some(read("backend-flask/requirements.txt")),
         python: vec![
             (PyFile::App, Some(read("backend-flask/app.py"))),
-            (PyFile::HomeActivities, Some(read("backend-flask/services/home_activities.py"))),
-            (PyFile::UserActivities, Some(read("backend-flask/services/user_activities.py"))),
+            (
+                PyFile::HomeActivities,
+                Some(read("backend-flask/services/home_activities.py")),
+            ),
+            (
+                PyFile::UserActivities,
+                Some(read("backend-flask/services/user_activities.py")),
+            ),
         ],
         gitpod: Some(read(".gitpod.yml")),
         sampling_rule: None,
@@ -52,6 +58,7 @@ fn bench(name: &str, inputs: &Inputs, rounds: u32) {
     let target = Target {
         enabled: Integration::ALL.to_vec(),
         only: None,
+        local: false,
     };
     // Warm up, and check the work is real.
     let p = plan(inputs, &target).unwrap();

@@ -60,6 +60,12 @@ pub enum Command {
     Enable(ToggleArgs),
     /// Switch one integration off (code, requirements, compose), e.g. to save AWS budget.
     Disable(ToggleArgs),
+    /// Receive traces, X-Ray segments, CloudWatch logs and Rollbar items on this machine and
+    /// print them as they arrive: no account needed.
+    Listen(ListenArgs),
+    /// Show it all on the bundled example, with no account: apply week 2 in a scratch copy,
+    /// run the backend against the local receivers and print what arrives.
+    Demo(DemoArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -88,6 +94,13 @@ pub struct ApplyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Local mode: point the backend at `o11y listen` on this machine (endpoints and dummy
+    /// credentials in `.env`), so nothing leaves it and no account is needed.
+    #[arg(long, conflicts_with = "cloud")]
+    pub local: bool,
+    /// Leave local mode: take o11y's local block out of `.env`, back to the real services.
+    #[arg(long)]
+    pub cloud: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,4 +118,48 @@ pub struct ToggleArgs {
     /// Apply without asking.
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Address to listen on (0.0.0.0 to accept from containers).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// OTLP/HTTP traces port.
+    #[arg(long, default_value_t = crate::listen::OTLP_PORT)]
+    pub otlp_port: u16,
+    /// X-Ray daemon port (UDP segments and TCP sampling rules).
+    #[arg(long, default_value_t = crate::listen::XRAY_PORT)]
+    pub xray_port: u16,
+    /// CloudWatch Logs API port.
+    #[arg(long, default_value_t = crate::listen::LOGS_PORT)]
+    pub logs_port: u16,
+    /// Rollbar item API port.
+    #[arg(long, default_value_t = crate::listen::ROLLBAR_PORT)]
+    pub rollbar_port: u16,
+    /// One JSON object per arrival on stdout (field `signal`: trace, xray, log, rollbar, malformed).
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Stop after this many arrivals (traces, segments, log events, Rollbar items).
+    #[arg(long, value_name = "N")]
+    pub exit_after: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The Python to run the backend with (default: $O11Y_PYTHON, ./.venv/bin/python, python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Send o11y's own test signals instead of running the backend.
+    #[arg(long)]
+    pub smoke_only: bool,
+    /// Give up waiting for the signals after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 45.0)]
+    pub timeout: f64,
+    /// Keep the scratch project (its path is printed) instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
 }

@@ -5,6 +5,8 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod integrations;
+pub mod listen;
 pub mod patch;
 pub mod project;
+pub mod secrets;
 pub mod ui;

@@ -118,6 +118,7 @@ fn compose_change(service: &str) -> compose::ComposeChange<'_> {
         order: vars.iter().map(|v| v.to_string()).collect(),
         add_daemon: Some(("xray-daemon", "{i}xray-daemon:{e}{i}{i}image: x{e}")),
         remove_daemon: None,
+        extra_host: Some("host.docker.internal:host-gateway"),
     }
 }
 
@@ -214,7 +215,7 @@ proptest! {
         home in lines_of(PY, 10),
         req in lines_of(REQ, 6),
     ) {
-        let target = Target { enabled: Integration::ALL.to_vec(), only: None };
+        let target = Target { enabled: Integration::ALL.to_vec(), only: None, local: false };
         let i = inputs(&app, &home, &req);
         if let Ok(first) = plan(&i, &target) {
             for e in &first.edits {

@@ -1,6 +1,8 @@
 //! One file per command; each reads like the user's action: detect, decide, act, report.
 
 pub mod apply;
+pub mod demo;
+pub mod listen;
 pub mod plan;
 pub mod toggle;
 pub mod undo;
@@ -24,6 +26,8 @@ pub fn run(cli: Cli, out: &Printer) -> Result<u8, Failure> {
         Command::Undo(a) => undo::run(g, &a, out),
         Command::Enable(a) => toggle::run(g, &a, true, out),
         Command::Disable(a) => toggle::run(g, &a, false, out),
+        Command::Listen(a) => listen::run(g, &a, out),
+        Command::Demo(a) => demo::run(g, &a, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "o11y", &mut std::io::stdout());
             Ok(EXIT_OK)
@@ -62,10 +66,27 @@ pub fn compute_plan(
     p: &Project,
     enabled: Vec<Integration>,
     only: Option<Vec<Integration>>,
+    local: bool,
 ) -> Result<Plan, Failure> {
     let inputs = p.inputs()?;
-    Ok(crate::patch::plan::plan(
-        &inputs,
-        &Target { enabled, only },
-    )?)
+    let target = Target {
+        enabled,
+        only,
+        local,
+    };
+    Ok(crate::patch::plan::plan(&inputs, &target)?)
+}
+
+/// A tokio runtime for the commands that do network work.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                format!("cannot start the async runtime: {e}"),
+                "this is a bug or a resource limit; try again",
+            )
+        })
 }

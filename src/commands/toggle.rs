@@ -13,7 +13,7 @@ pub fn run(g: &Global, a: &ToggleArgs, on: bool, out: &Printer) -> Result<u8, Fa
         enabled.push(a.name);
         enabled.sort();
     }
-    let plan = super::compute_plan(&p, enabled, None)?;
+    let plan = super::compute_plan(&p, enabled, None, false)?;
     out.say(&format!(
         "{} {}:",
         if on { "Switching on" } else { "Switching off" },

@@ -1,11 +1,15 @@
 //! CloudWatch Logs: a watchtower handler on the `cruddur` logger.
 
-use super::{Anchor, HandMade, Integration, PyBlock, PyFile, Spec};
+use super::{Anchor, EnvVar, HandMade, Integration, PyBlock, PyFile, Spec};
 
 pub const SPEC: Spec = Spec {
     integration: Integration::Cloudwatch,
     packages: &["watchtower"],
-    env: &[],
+    // Empty unless local mode points it at `o11y listen`; boto3 ignores an empty value.
+    env: &[EnvVar {
+        name: "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+        value: "${AWS_ENDPOINT_URL_CLOUDWATCH_LOGS:-}",
+    }],
     blocks: &[
         PyBlock {
             file: PyFile::App,
@@ -45,3 +49,36 @@ pub const SPEC: Spec = Spec {
         )],
     }],
 };
+
+/// The log group the backend writes to.
+pub const LOG_GROUP: &str = "cruddur";
+
+/// Sends one smoke event to a CloudWatch Logs endpoint that takes unsigned requests (`o11y
+/// listen`): creates the group and stream when missing, then PutLogEvents.
+pub async fn send_smoke_local(base: &str) -> Result<(), String> {
+    let client = super::smoke_client()?;
+    let call = |target: &str, body: serde_json::Value| {
+        client
+            .post(base)
+            .header("x-amz-target", format!("Logs_20140328.{target}"))
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body.to_string())
+            .send()
+    };
+    // "Already exists" answers are fine here.
+    let _ = call(
+        "CreateLogGroup",
+        serde_json::json!({"logGroupName": LOG_GROUP}),
+    )
+    .await;
+    let _ = call(
+        "CreateLogStream",
+        serde_json::json!({"logGroupName": LOG_GROUP, "logStreamName": "o11y-smoke"}),
+    )
+    .await;
+    let event = serde_json::json!({"logGroupName": LOG_GROUP, "logStreamName": "o11y-smoke",
+        "logEvents": [{"timestamp": super::unix_now().as_millis() as i64, "message": "o11y smoke test: CloudWatch Logs receives events"}]});
+    super::expect_2xx(call("PutLogEvents", event).await)
+        .await
+        .map(|_| ())
+}

@@ -207,3 +207,38 @@ pub fn parse_list(s: &str) -> Result<Vec<Integration>, String> {
     out.dedup();
     Ok(out)
 }
+
+/// A client for the smoke steps: short timeouts, no proxy surprises.
+pub(crate) fn smoke_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+pub(crate) async fn expect_2xx(
+    r: Result<reqwest::Response, reqwest::Error>,
+) -> Result<String, String> {
+    match r {
+        Ok(r) if r.status().is_success() => Ok(r.text().await.unwrap_or_default()),
+        Ok(r) => {
+            let status = r.status();
+            Err(format!(
+                "answered {status}: {}",
+                r.text()
+                    .await
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub(crate) fn unix_now() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}

@@ -104,6 +104,8 @@ pub struct ComposeChange<'a> {
     pub add_daemon: Option<(&'a str, &'a str)>,
     /// Name of a service to take out when present.
     pub remove_daemon: Option<&'a str>,
+    /// An `extra_hosts` entry the backend needs (local mode: `host.docker.internal:host-gateway`).
+    pub extra_host: Option<&'a str>,
 }
 
 /// Applies `change` to a compose file.
@@ -116,7 +118,71 @@ pub fn patch(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
     if let Some((name, template)) = change.add_daemon {
         out = add_service(&out, name, template)?;
     }
+    if let Some(entry) = change.extra_host {
+        out = add_extra_host(&out, change.service, entry)?;
+    }
     Ok(out)
+}
+
+fn add_extra_host(text: &str, service: &str, entry: &str) -> Result<String, ComposeError> {
+    let eol = eol_of(text);
+    let root = parse(text)?;
+    let services = services_of(&root, text)?;
+    let unit = unit_of(&services, text);
+    let Some(svc) = services.get(service).and_then(|v| v.as_mapping().cloned()) else {
+        return Err(ComposeError::Parse(ParseError::new(
+            1,
+            format!("there is no service `{service}`"),
+        )));
+    };
+    let host = entry.split(':').next().unwrap_or(entry);
+    match svc.find_entry_by_key("extra_hosts") {
+        Some(e) => {
+            let Some(seq) = e
+                .value_node()
+                .and_then(|v| v.as_sequence().cloned())
+                .filter(|s| !s.is_flow_style())
+            else {
+                return Err(ComposeError::Unsafe(format!(
+                    "`extra_hosts:` of `{service}` is not a block list; add `- \"{entry}\"` to it"
+                )));
+            };
+            if seq.values().any(|v| {
+                scalar(&v).is_some_and(|s| {
+                    s.starts_with(&format!("{host}:")) || s.starts_with(&format!("{host}="))
+                })
+            }) {
+                return Ok(text.to_string());
+            }
+            let Some(last) = seq.values().last() else {
+                return Err(ComposeError::Unsafe(format!(
+                    "`extra_hosts:` of `{service}` is empty"
+                )));
+            };
+            let r = last.byte_range();
+            let indent = indent_at(text, r.start as usize).to_string();
+            let at = next_line_start(
+                text,
+                (r.end as usize).saturating_sub(1).max(r.start as usize),
+            );
+            Ok(insert_lines(
+                text,
+                at,
+                &format!("{indent}- \"{entry}\"{eol}"),
+                eol,
+            ))
+        }
+        None => {
+            let first = svc
+                .entries()
+                .next()
+                .ok_or_else(|| ComposeError::Unsafe(format!("service `{service}` is empty")))?;
+            let start = first.byte_range().start as usize;
+            let indent = indent_at(text, start).to_string();
+            let lines = format!("{indent}extra_hosts:{eol}{indent}{unit}- \"{entry}\"{eol}");
+            Ok(insert_lines(text, line_start(text, start), &lines, eol))
+        }
+    }
 }
 
 enum EnvStyle {

@@ -38,7 +38,12 @@ pub struct Target {
     pub enabled: Vec<Integration>,
     /// Restrict this run to these integrations' changes (`--only`).
     pub only: Option<Vec<Integration>>,
+    /// Local mode: the backend in compose must reach `o11y listen` on the host.
+    pub local: bool,
 }
+
+/// The `extra_hosts` entry that lets a container reach the host on Linux as on Docker Desktop.
+pub const HOST_GATEWAY: &str = "host.docker.internal:host-gateway";
 
 /// One file's change.
 #[derive(Debug, Clone, Serialize)]
@@ -249,6 +254,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         remove_daemon: off
             .contains(&Integration::Xray)
             .then_some(xray::DAEMON_SERVICE),
+        extra_host: target.local.then_some(HOST_GATEWAY),
     };
     let compose_path = inputs.compose.path.clone();
     match compose::patch(&inputs.compose.text, &change) {

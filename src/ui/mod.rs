@@ -1,6 +1,8 @@
 //! The one place that prints. Data goes to stdout, messages to stderr; colour follows
 //! `--color`, NO_COLOR and whether the stream is a terminal.
 
+pub mod listen;
+
 use std::io::{IsTerminal, Write};
 
 use console::Style;
@@ -33,7 +35,7 @@ impl Printer {
         }
     }
 
-    fn paint(&self, s: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, s: &str, style: Style) -> String {
         if self.color {
             style.force_styling(true).apply_to(s).to_string()
         } else {

@@ -1,0 +1,77 @@
+//! `o11y listen`: the local receivers in the foreground, printing what arrives.
+
+use std::time::Duration;
+
+use crate::cli::{Global, ListenArgs};
+use crate::error::{Failure, EXIT_OK};
+use crate::listen::{self, Ports};
+use crate::ui::listen::Tally;
+use crate::ui::Printer;
+
+pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let ports = Ports {
+            otlp: a.otlp_port,
+            xray: a.xray_port,
+            logs: a.logs_port,
+            rollbar: a.rollbar_port,
+        };
+        let mut running = listen::start(a.bind, ports)
+            .await
+            .map_err(|e| Failure::new(e.to_string(), e.hint()))?;
+        let e = &running.endpoints;
+        out.say(&format!("o11y listen: receiving on {}", e.host));
+        for (what, var) in e.env(&e.host) {
+            if what != "OTEL_EXPORTER_OTLP_HEADERS" {
+                out.say(&format!("  {what}={var}"));
+            }
+        }
+        out.say(&format!(
+            "Point the backend here with `o11y apply --local` (or export the lines above), then use the app. {}",
+            match (a.timeout, a.exit_after) {
+                (Some(t), _) => format!("Stopping after {t} s."),
+                (None, Some(n)) => format!("Stopping after {n} arrival(s)."),
+                _ => "Ctrl-C stops.".into(),
+            }
+        ));
+        let mut tally = Tally::default();
+        let deadline = a.timeout.map(|t| tokio::time::Instant::now() + Duration::from_secs_f64(t));
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                got = running.arrivals.recv() => {
+                    let Some(arrival) = got else { break };
+                    tally.add(&arrival);
+                    if a.json {
+                        out.data(&serde_json::to_string(&arrival).expect("arrivals serialise"));
+                    } else {
+                        for line in out.arrival_lines(&arrival) {
+                            out.data(&line);
+                        }
+                    }
+                    let counted = tally.traces + tally.xray_segments + tally.log_events + tally.rollbar_items;
+                    if a.exit_after.is_some_and(|n| counted >= n) {
+                        break;
+                    }
+                }
+                _ = sleep => break,
+                _ = &mut ctrl_c => break,
+            }
+        }
+        let dropped = running.dropped.load(std::sync::atomic::Ordering::Relaxed);
+        out.say(&format!(
+            "Received: {}{}",
+            tally.line(),
+            if dropped > 0 { format!(" ({dropped} dropped: output could not keep up)") } else { String::new() }
+        ));
+        Ok(EXIT_OK)
+    })
+}

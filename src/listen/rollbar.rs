@@ -1,0 +1,83 @@
+//! Rollbar's item API: `POST /api/1/item/`, answered as api.rollbar.com answers.
+
+use serde_json::{json, Value};
+
+use super::http::{Reply, Req};
+use super::{malformed, now, Arrival};
+
+const RECEIVER: &str = "rollbar";
+
+/// What an item says, for a person.
+fn describe(data: &Value) -> (String, Option<String>) {
+    let body = &data["body"];
+    if let Some(m) = body["message"]["body"].as_str() {
+        return (m.to_string(), None);
+    }
+    let trace = if body["trace"].is_object() {
+        &body["trace"]
+    } else {
+        // A chained exception: the last one raised comes first.
+        &body["trace_chain"][0]
+    };
+    let class = trace["exception"]["class"].as_str().map(str::to_string);
+    let message = trace["exception"]["message"].as_str().unwrap_or("");
+    match &class {
+        Some(c) if !message.is_empty() => (format!("{c}: {message}"), class.clone()),
+        Some(c) => (c.clone(), class.clone()),
+        None => ("(an item with no message or exception)".into(), None),
+    }
+}
+
+pub fn handle(r: &Req) -> Reply {
+    if r.path != "/api/1/item/" && r.path != "/api/1/item" {
+        return Reply::json(
+            404,
+            json!({"err": 1, "message": "Not found: this receiver takes POST /api/1/item/"}),
+        );
+    }
+    if r.method != "POST" {
+        return Reply::json(405, json!({"err": 1, "message": "Method not allowed"}));
+    }
+    let payload: Value = match serde_json::from_slice(&r.body) {
+        Ok(v) => v,
+        Err(e) => {
+            let why = format!("body is not JSON: {e}");
+            return Reply::json(
+                400,
+                json!({"err": 1, "message": "Invalid JSON in request body"}),
+            )
+            .with(malformed(RECEIVER, why));
+        }
+    };
+    let token = match r.header("x-rollbar-access-token") {
+        "" => payload["access_token"].as_str().unwrap_or(""),
+        t => t,
+    };
+    if token.is_empty() {
+        return Reply::json(401, json!({"err": 1, "message": "Missing access token"}))
+            .with(malformed(RECEIVER, "item without an access token"));
+    }
+    let data = &payload["data"];
+    if !data.is_object() || !data["body"].is_object() {
+        return Reply::json(
+            422,
+            json!({"err": 1, "message": "Invalid format. data.body is required."}),
+        )
+        .with(malformed(RECEIVER, "item without data.body"));
+    }
+    let uuid = data["uuid"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let (title, exception_class) = describe(data);
+    Reply::json(200, json!({"err": 0, "result": {"id": null, "uuid": uuid}})).with(
+        Arrival::Rollbar {
+            time: now(),
+            level: data["level"].as_str().unwrap_or("error").to_string(),
+            environment: data["environment"].as_str().unwrap_or("").to_string(),
+            title,
+            exception_class,
+            uuid,
+        },
+    )
+}
