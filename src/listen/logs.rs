@@ -257,3 +257,85 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listen::http::Req;
+
+    fn call(store: &Mutex<Store>, op: &str, body: Value) -> (u16, Value) {
+        let mut headers = hyper::header::HeaderMap::new();
+        headers.insert(
+            "x-amz-target",
+            format!("Logs_20140328.{op}").parse().unwrap(),
+        );
+        let r = handle(
+            store,
+            &Req {
+                method: "POST".into(),
+                path: "/".into(),
+                headers,
+                body: body.to_string().into(),
+            },
+        );
+        (r.status, serde_json::from_slice(&r.body).unwrap())
+    }
+
+    #[test]
+    fn answers_as_the_service_does() {
+        let s = Mutex::new(Store::default());
+        let g = json!({"logGroupName": "cruddur"});
+        assert_eq!(call(&s, "CreateLogGroup", g.clone()).0, 200);
+        let (status, body) = call(&s, "CreateLogGroup", g);
+        assert_eq!(
+            (status, body["__type"].as_str()),
+            (400, Some("ResourceAlreadyExistsException"))
+        );
+        let st = json!({"logGroupName": "cruddur", "logStreamName": "a"});
+        let put = json!({"logGroupName": "cruddur", "logStreamName": "a", "logEvents": [{"timestamp": 1, "message": "hi"}]});
+        assert_eq!(
+            call(&s, "PutLogEvents", put.clone()).1["__type"],
+            "ResourceNotFoundException"
+        );
+        assert_eq!(call(&s, "CreateLogStream", st).0, 200);
+        assert!(call(&s, "PutLogEvents", put).1["nextSequenceToken"].is_string());
+        let (_, got) = call(
+            &s,
+            "GetLogEvents",
+            json!({"logGroupName": "cruddur", "logStreamName": "a"}),
+        );
+        assert_eq!(got["events"][0]["message"], "hi");
+        let (status, body) = call(&s, "DeleteEverything", json!({}));
+        assert_eq!(
+            (status, body["__type"].as_str()),
+            (400, Some("UnknownOperationException"))
+        );
+    }
+
+    #[test]
+    fn events_per_stream_are_bounded() {
+        let s = Mutex::new(Store::default());
+        call(&s, "CreateLogGroup", json!({"logGroupName": "g"}));
+        call(
+            &s,
+            "CreateLogStream",
+            json!({"logGroupName": "g", "logStreamName": "s"}),
+        );
+        let events: Vec<Value> = (0..2_000)
+            .map(|i| json!({"timestamp": i, "message": "x"}))
+            .collect();
+        for _ in 0..6 {
+            call(
+                &s,
+                "PutLogEvents",
+                json!({"logGroupName": "g", "logStreamName": "s", "logEvents": events}),
+            );
+        }
+        let (_, got) = call(
+            &s,
+            "GetLogEvents",
+            json!({"logGroupName": "g", "logStreamName": "s"}),
+        );
+        assert_eq!(got["events"].as_array().unwrap().len(), MAX_EVENTS);
+    }
+}

@@ -178,3 +178,68 @@ pub fn handle(r: &Req) -> Reply {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn post(ctype: &str, gzip: bool, body: Vec<u8>) -> Reply {
+        let mut headers = hyper::header::HeaderMap::new();
+        headers.insert("content-type", ctype.parse().unwrap());
+        let body = if gzip {
+            headers.insert("content-encoding", "gzip".parse().unwrap());
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&body).unwrap();
+            e.finish().unwrap()
+        } else {
+            body
+        };
+        handle(&Req {
+            method: "POST".into(),
+            path: "/v1/traces".into(),
+            headers,
+            body: body.into(),
+        })
+    }
+
+    fn sample() -> ExportTraceServiceRequest {
+        crate::integrations::honeycomb::smoke_request("svc", [0xab; 16], [0xcd; 8], 1_000)
+    }
+
+    #[test]
+    fn protobuf_json_and_gzip_give_the_same_arrival() {
+        let proto = post("application/x-protobuf", false, sample().encode_to_vec());
+        let gz = post("application/x-protobuf", true, sample().encode_to_vec());
+        let json = post(
+            "application/json",
+            false,
+            serde_json::to_vec(&sample()).unwrap(),
+        );
+        for r in [&proto, &gz, &json] {
+            assert_eq!(r.status, 200);
+            match &r.arrivals[0] {
+                Arrival::Trace { service, spans, .. } => {
+                    assert_eq!(service, "svc");
+                    assert_eq!(spans[0].trace_id, "ab".repeat(16));
+                    assert_eq!(spans[0].span_id, "cd".repeat(8));
+                    assert_eq!(spans[0].duration_ms, 1.0);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(ExportTraceServiceResponse::decode(proto.body.as_slice()).is_ok());
+    }
+
+    #[test]
+    fn bad_input_is_a_4xx_and_a_malformed_arrival() {
+        assert_eq!(post("text/plain", false, b"x".to_vec()).status, 415);
+        let r = post("application/x-protobuf", false, vec![0xff, 0xff, 0xff]);
+        assert_eq!(r.status, 400);
+        assert!(matches!(r.arrivals[0], Arrival::Malformed { .. }));
+        assert_eq!(
+            post("application/json", true, b"{\"resourceSpans\": 3}".to_vec()).status,
+            400
+        );
+    }
+}

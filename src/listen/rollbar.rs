@@ -81,3 +81,64 @@ pub fn handle(r: &Req) -> Reply {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(token: Option<&str>, body: &str) -> (u16, Value, Vec<Arrival>) {
+        let mut headers = hyper::header::HeaderMap::new();
+        if let Some(t) = token {
+            headers.insert("x-rollbar-access-token", t.parse().unwrap());
+        }
+        let r = handle(&Req {
+            method: "POST".into(),
+            path: "/api/1/item/".into(),
+            headers,
+            body: body.to_string().into(),
+        });
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap(),
+            r.arrivals,
+        )
+    }
+
+    #[test]
+    fn token_and_body_are_checked_like_rollbar() {
+        let item =
+            json!({"data": {"level": "warning", "body": {"message": {"body": "Hello World!"}}}})
+                .to_string();
+        assert_eq!(post(None, &item).0, 401);
+        assert_eq!(post(Some("t"), "{\"data\": {}}").0, 422);
+        assert_eq!(post(Some("t"), "nope").0, 400);
+        let (status, body, arrivals) = post(Some("t"), &item);
+        assert_eq!(status, 200);
+        assert_eq!(body["err"], 0);
+        assert!(body["result"]["uuid"].is_string());
+        match &arrivals[0] {
+            Arrival::Rollbar { level, title, .. } => assert_eq!(
+                (level.as_str(), title.as_str()),
+                ("warning", "Hello World!")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn chained_exceptions_are_named() {
+        let item = json!({"access_token": "t", "data": {"body": {"trace_chain": [{"frames": [], "exception": {"class": "KeyError", "message": "'x'"}}]}}});
+        let (_, _, arrivals) = post(None, &item.to_string());
+        match &arrivals[0] {
+            Arrival::Rollbar {
+                exception_class,
+                title,
+                ..
+            } => {
+                assert_eq!(exception_class.as_deref(), Some("KeyError"));
+                assert_eq!(title, "KeyError: 'x'");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -196,3 +196,115 @@ impl Tally {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listen::SubsegmentInfo;
+
+    fn printer() -> Printer {
+        Printer::plain()
+    }
+
+    fn span(
+        id: &str,
+        parent: Option<&str>,
+        name: &str,
+        attrs: &[(&str, serde_json::Value)],
+    ) -> SpanInfo {
+        SpanInfo {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(str::to_string),
+            name: name.into(),
+            kind: if parent.is_none() {
+                "server".into()
+            } else {
+                "internal".into()
+            },
+            duration_ms: 12.44,
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_trace_reads_as_a_tree() {
+        let a = Arrival::Trace {
+            time: "2026-11-24T14:02:11Z".into(),
+            service: "backend-flask".into(),
+            spans: vec![
+                span(
+                    "c",
+                    Some("r"),
+                    "mock-data",
+                    &[
+                        ("app.now", "2026-11-24T14:02:11+00:00".into()),
+                        ("app.result_length", 3.into()),
+                    ],
+                ),
+                span(
+                    "r",
+                    None,
+                    "GET /api/activities/home",
+                    &[("http.status_code", 200.into())],
+                ),
+            ],
+        };
+        let lines = printer().arrival_lines(&a);
+        assert_eq!(lines.len(), 2);
+        assert!(
+            lines[0].ends_with(" trace  backend-flask  GET /api/activities/home  200  12.4 ms"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(
+            lines[1],
+            format!("{GAP}└─ mock-data  app.now=2026-11-24T14:02:11+00:00  app.result_length=3")
+        );
+    }
+
+    #[test]
+    fn other_signals_take_one_line_each() {
+        let p = printer();
+        let x = Arrival::Xray {
+            time: "2026-11-24T14:02:11Z".into(),
+            name: "backend-flask".into(),
+            trace_id: "1-a-b".into(),
+            id: "c".into(),
+            method: Some("GET".into()),
+            url: Some("http://localhost:4567/api/activities/@andrewbrown".into()),
+            status: Some(200),
+            subsegments: vec![SubsegmentInfo {
+                name: "mock-data".into(),
+                depth: 0,
+                metadata: None,
+            }],
+        };
+        assert!(p.arrival_lines(&x)[0].ends_with(
+            " xray   backend-flask  GET /api/activities/@andrewbrown  200  └─ mock-data"
+        ));
+        let r = Arrival::Rollbar {
+            time: "2026-11-24T14:02:15Z".into(),
+            level: "warning".into(),
+            environment: "development".into(),
+            title: "Hello World!".into(),
+            exception_class: None,
+            uuid: "u".into(),
+        };
+        assert!(p.arrival_lines(&r)[0].ends_with(" error  rollbar  warning  Hello World!"));
+        let l = Arrival::Log {
+            time: "x".into(),
+            group: "cruddur".into(),
+            stream: "s".into(),
+            messages: vec!["HomeActivities\n".into()],
+        };
+        assert_eq!(
+            p.arrival_lines(&l),
+            vec!["--:--:-- log    cruddur  HomeActivities".to_string()]
+        );
+    }
+}

@@ -35,6 +35,15 @@ impl Printer {
         }
     }
 
+    /// No colour, not quiet: for tests and non-terminal output.
+    pub fn plain() -> Printer {
+        Printer {
+            quiet: false,
+            verbose: 0,
+            color: false,
+        }
+    }
+
     pub(crate) fn paint(&self, s: &str, style: Style) -> String {
         if self.color {
             style.force_styling(true).apply_to(s).to_string()
