@@ -66,6 +66,9 @@ pub enum Command {
     /// Show it all on the bundled example, with no account: apply week 2 in a scratch copy,
     /// run the backend against the local receivers and print what arrives.
     Demo(DemoArgs),
+    /// Check tools, files, secrets, services and the running stack at once; a fix for every
+    /// problem. Exit 0 healthy (warnings too, unless --strict: then 1), 2 any failure.
+    Doctor(DoctorArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -162,4 +165,34 @@ pub struct DemoArgs {
     /// Keep the scratch project (its path is printed) instead of deleting it.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the report as JSON (schema 1: verdict, counts, checks with id, group, title,
+    /// status ok|warn|fail|skip, reason, fix, duration_ms).
+    #[arg(long)]
+    pub json: bool,
+    /// Make the fixes o11y can (re-apply its changes, add .env to .gitignore, create the log
+    /// group), then check again.
+    #[arg(long)]
+    pub fix: bool,
+    /// Exit 1 when there are warnings (and no failures).
+    #[arg(long)]
+    pub strict: bool,
+    /// Seconds each check may take.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Only checks whose id starts with one of these (comma-separated: secrets,honeycomb.key).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
+    /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
+    #[arg(long, value_name = "URL")]
+    pub honeycomb_api: Option<String>,
+    /// Rollbar API base URL (default: $O11Y_ROLLBAR_API, o11y.toml, https://api.rollbar.com/api/1/).
+    #[arg(long, value_name = "URL")]
+    pub rollbar_api: Option<String>,
+    /// Where the running backend answers.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4567")]
+    pub backend_url: String,
 }

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod demo;
+pub mod doctor;
 pub mod listen;
 pub mod plan;
 pub mod toggle;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli, out: &Printer) -> Result<u8, Failure> {
         Command::Disable(a) => toggle::run(g, &a, false, out),
         Command::Listen(a) => listen::run(g, &a, out),
         Command::Demo(a) => demo::run(g, &a, out),
+        Command::Doctor(a) => doctor::run(g, &a, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "o11y", &mut std::io::stdout());
             Ok(EXIT_OK)

@@ -82,3 +82,60 @@ pub async fn send_smoke_local(base: &str) -> Result<(), String> {
         .await
         .map(|_| ())
 }
+
+/// Whether the log group exists (DescribeLogGroups by prefix).
+pub async fn log_group_exists(cfg: &aws_config::SdkConfig) -> Result<bool, super::net::Fault> {
+    let out = aws_sdk_cloudwatchlogs::Client::new(cfg)
+        .describe_log_groups()
+        .log_group_name_prefix(LOG_GROUP)
+        .send()
+        .await
+        .map_err(|e| super::aws::fault(&e))?;
+    Ok(out
+        .log_groups()
+        .iter()
+        .any(|g| g.log_group_name() == Some(LOG_GROUP)))
+}
+
+/// Creates the log group; "already exists" is fine.
+pub async fn create_log_group(cfg: &aws_config::SdkConfig) -> Result<(), super::net::Fault> {
+    use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+    match aws_sdk_cloudwatchlogs::Client::new(cfg)
+        .create_log_group()
+        .log_group_name(LOG_GROUP)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ResourceAlreadyExistsException") => Ok(()),
+        Err(e) => Err(super::aws::fault(&e)),
+    }
+}
+
+pub fn checks() -> Vec<crate::doctor::Check> {
+    use crate::doctor::{Check, Group, Outcome};
+    vec![Check {
+        id: "cloudwatch.log_group",
+        group: Group::Services,
+        title: "log group cruddur",
+        integration: Some(Integration::Cloudwatch),
+        run: |c| {
+            Box::pin(async move {
+                let cfg = c.aws().await;
+                if cfg.region().is_none() {
+                    return Outcome::skip("no AWS region (see the credentials check)");
+                }
+                match log_group_exists(cfg).await {
+                    Ok(true) => Outcome::ok("log group `cruddur` exists"),
+                    Ok(false) => Outcome::fail(
+                        "log group `cruddur` does not exist yet",
+                        "run `o11y doctor --fix` (or start the backend: watchtower creates it)",
+                    ),
+                    Err(f) => {
+                        Outcome::fail(f.line("CloudWatch Logs", "logs"), super::aws::hint(&f))
+                    }
+                }
+            })
+        },
+    }]
+}

@@ -142,3 +142,167 @@ pub async fn send_smoke(base: &str, service: &str) -> Result<String, String> {
     .await?;
     Ok(id.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// The API o11y checks keys against (and sends smoke spans to), unless overridden.
+pub const API: &str = "https://api.honeycomb.io";
+/// Honeycomb's EU instance.
+pub const EU_API: &str = "https://api.eu1.honeycomb.io";
+pub const KEY_VAR: &str = "HONEYCOMB_API_KEY";
+pub const API_VAR: &str = "O11Y_HONEYCOMB_API";
+
+/// What `/1/auth` says of a key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyInfo {
+    pub team: String,
+    pub team_slug: String,
+    /// Empty for a classic key (no environments).
+    pub environment: String,
+    pub environment_slug: String,
+    /// `ingest` or `configuration`.
+    pub key_type: String,
+    /// The API that accepted it (the EU one for an EU key).
+    pub api: String,
+}
+
+impl KeyInfo {
+    pub fn classic(&self) -> bool {
+        self.environment_slug.is_empty()
+    }
+
+    pub fn describe(&self) -> String {
+        let env = if self.classic() {
+            "a classic key (no environments: spans need a dataset)".to_string()
+        } else {
+            format!("environment {}", self.environment)
+        };
+        format!("team {}, {env}, {} key", self.team, self.key_type)
+    }
+
+    /// Where a trace shows up in Honeycomb's UI.
+    pub fn trace_link(&self, trace_id: &str) -> String {
+        let ui = if self.api.contains("eu1") {
+            "https://ui.eu1.honeycomb.io"
+        } else {
+            "https://ui.honeycomb.io"
+        };
+        if self.classic() {
+            format!(
+                "{ui}/{}/datasets/backend-flask/trace?trace_id={trace_id}",
+                self.team_slug
+            )
+        } else {
+            format!(
+                "{ui}/{}/environments/{}/trace?trace_id={trace_id}",
+                self.team_slug, self.environment_slug
+            )
+        }
+    }
+}
+
+async fn auth(
+    client: &reqwest::Client,
+    api: &str,
+    key: &str,
+) -> Result<KeyInfo, super::net::Fault> {
+    use super::net::{send, Fault};
+    let (_, body) = send(
+        client
+            .get(format!("{}/1/auth", api.trim_end_matches('/')))
+            .header("X-Honeycomb-Team", key),
+        &[],
+    )
+    .await?;
+    let v: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|_| Fault::BadBody("the answer to /1/auth is not JSON".into()))?;
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    if v.pointer("/team/slug").is_none() {
+        return Err(Fault::BadBody("the answer to /1/auth has no team".into()));
+    }
+    let ingest = v.pointer("/api_key_access/createDatasets").is_some() || s("/type") == "ingest";
+    Ok(KeyInfo {
+        team: s("/team/name"),
+        team_slug: s("/team/slug"),
+        environment: s("/environment/name"),
+        environment_slug: s("/environment/slug"),
+        key_type: if s("/type").is_empty() {
+            if ingest {
+                "ingest".into()
+            } else {
+                "configuration".into()
+            }
+        } else {
+            s("/type")
+        },
+        api: api.to_string(),
+    })
+}
+
+/// Checks a key with `GET /1/auth`. A key the US API rejects is tried on the EU API, when the
+/// API is Honeycomb's own (not an override).
+pub async fn check_key(
+    client: &reqwest::Client,
+    api: &str,
+    key: &str,
+) -> Result<KeyInfo, super::net::Fault> {
+    match auth(client, api, key).await {
+        Err(super::net::Fault::Unauthorized) if api.trim_end_matches('/') == API => {
+            auth(client, EU_API, key)
+                .await
+                .map_err(|_| super::net::Fault::Unauthorized)
+        }
+        other => other,
+    }
+}
+
+pub fn checks() -> Vec<crate::doctor::Check> {
+    use crate::doctor::{Check, Group};
+    vec![
+        Check {
+            id: "honeycomb.secret",
+            group: Group::Secrets,
+            title: "HONEYCOMB_API_KEY",
+            integration: Some(Integration::Honeycomb),
+            run: |c| {
+                Box::pin(async move {
+                    crate::doctor::checks::secret_present(&c, KEY_VAR, "the Honeycomb API key")
+                })
+            },
+        },
+        Check {
+            id: "honeycomb.key",
+            group: Group::Services,
+            title: "Honeycomb key",
+            integration: Some(Integration::Honeycomb),
+            run: |c| {
+                Box::pin(async move {
+                    use crate::doctor::Outcome;
+                    let Some(key) = c.var(KEY_VAR).map(str::to_string) else {
+                        return Outcome::skip("no key to check (see HONEYCOMB_API_KEY)");
+                    };
+                    let api = c.endpoints.honeycomb_api.clone();
+                    match check_key(&c.http, &api, &key).await {
+                    Ok(info) if info.key_type == "configuration" => Outcome::fail(
+                        format!("{}: a configuration key cannot send traces", info.describe()),
+                        "create an ingest key in Honeycomb (Environment settings → API keys) and set HONEYCOMB_API_KEY to it",
+                    ),
+                    Ok(info) if info.classic() => Outcome::warn(
+                        info.describe(),
+                        "add the dataset to the headers: OTEL_EXPORTER_OTLP_HEADERS=\"x-honeycomb-team=${HONEYCOMB_API_KEY},x-honeycomb-dataset=backend-flask\"",
+                    ),
+                    Ok(info) if info.api != api => Outcome::warn(
+                        format!("{}; this is a Honeycomb EU key", info.describe()),
+                        format!("send traces to the EU: OTEL_EXPORTER_OTLP_ENDPOINT={}", info.api),
+                    ),
+                    Ok(info) => Outcome::ok(info.describe()),
+                    Err(f) => Outcome::fail(f.line("Honeycomb", &super::net::host_of(&api)), f.hint(KEY_VAR, API_VAR)),
+                }
+                })
+            },
+        },
+    ]
+}

@@ -1,8 +1,10 @@
 //! One module per service. Each owns its environment variables, its requirements, and the Python
 //! blocks it adds to the backend; `patch/` applies them without knowing which service they are for.
 
+pub mod aws;
 pub mod cloudwatch;
 pub mod honeycomb;
+pub mod net;
 pub mod rollbar;
 pub mod xray;
 

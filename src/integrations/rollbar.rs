@@ -90,3 +90,83 @@ pub async fn send_smoke(base: &str, token: &str, environment: &str) -> Result<St
         .map(str::to_string)
         .ok_or_else(|| "the answer has no result.uuid".to_string())
 }
+
+pub const API: &str = "https://api.rollbar.com/api/1/";
+pub const TOKEN_VAR: &str = "ROLLBAR_ACCESS_TOKEN";
+pub const API_VAR: &str = "O11Y_ROLLBAR_API";
+
+/// Checks a token without recording anything. Rollbar authenticates the token, then checks its
+/// scope, and only then validates the item: an item with no body is answered 401 for an unknown
+/// token, 403 for a token that may not post server items, and 422 for a good token (the item
+/// is invalid, so nothing is stored). 422 is therefore the answer that proves the token.
+pub async fn check_token(
+    client: &reqwest::Client,
+    api: &str,
+    token: &str,
+) -> Result<(), super::net::Fault> {
+    use super::net::{send, Fault};
+    let (_, body) = send(
+        client
+            .post(format!("{}/item/", api.trim_end_matches('/')))
+            .header("X-Rollbar-Access-Token", token)
+            .json(&serde_json::json!({"data": {"environment": "o11y-token-check"}})),
+        &[422],
+    )
+    .await?;
+    let v: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|_| Fault::BadBody("the answer is not Rollbar's JSON".into()))?;
+    if v.get("err").is_none() {
+        return Err(Fault::BadBody("the answer has no `err` field".into()));
+    }
+    Ok(())
+}
+
+/// The link to an occurrence.
+pub fn occurrence_link(uuid: &str) -> String {
+    format!("https://rollbar.com/occurrence/uuid/?uuid={uuid}")
+}
+
+pub fn checks() -> Vec<crate::doctor::Check> {
+    use crate::doctor::{Check, Group};
+    vec![
+        Check {
+            id: "rollbar.secret",
+            group: Group::Secrets,
+            title: "ROLLBAR_ACCESS_TOKEN",
+            integration: Some(super::Integration::Rollbar),
+            run: |c| {
+                Box::pin(async move {
+                    crate::doctor::checks::secret_present(
+                        &c,
+                        TOKEN_VAR,
+                        "the Rollbar post_server_item token",
+                    )
+                })
+            },
+        },
+        Check {
+            id: "rollbar.token",
+            group: Group::Services,
+            title: "Rollbar token",
+            integration: Some(super::Integration::Rollbar),
+            run: |c| {
+                Box::pin(async move {
+                    use super::net::Fault;
+                    use crate::doctor::Outcome;
+                    let Some(token) = c.var(TOKEN_VAR).map(str::to_string) else {
+                        return Outcome::skip("no token to check (see ROLLBAR_ACCESS_TOKEN)");
+                    };
+                    let api = c.endpoints.rollbar_api.clone();
+                    match check_token(&c.http, &api, &token).await {
+                    Ok(()) => Outcome::ok("Rollbar accepts this token for server items"),
+                    Err(Fault::Forbidden) => Outcome::fail(
+                        "Rollbar says this token cannot post server items",
+                        "use the project's `post_server_item` token (Rollbar → Project Settings → Project Access Tokens)",
+                    ),
+                    Err(f) => Outcome::fail(f.line("Rollbar", &super::net::host_of(&api)), f.hint(TOKEN_VAR, API_VAR)),
+                }
+                })
+            },
+        },
+    ]
+}

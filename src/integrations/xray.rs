@@ -120,3 +120,77 @@ pub async fn send_smoke(daemon: &str, service: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     Ok(trace)
 }
+
+pub fn checks() -> Vec<crate::doctor::Check> {
+    use crate::doctor::{Check, Group, Outcome};
+    vec![Check {
+        id: "xray.daemon",
+        group: Group::Project,
+        title: "xray-daemon service",
+        integration: Some(Integration::Xray),
+        run: |c| {
+            Box::pin(async move {
+                let Some(inputs) = c.inputs.as_ref() else {
+                    return Outcome::skip("no project found (see the project check)");
+                };
+                let services = match crate::patch::compose::services(&inputs.compose.text) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return Outcome::fail(
+                            format!("{}, line {}: {}", inputs.compose.path, e.line, e.what),
+                            "fix the file at that line",
+                        )
+                    }
+                };
+                if !services.iter().any(|s| s.name == DAEMON_SERVICE) {
+                    return Outcome::fail(
+                        "there is no xray-daemon service: segments have nowhere to go",
+                        "run `o11y apply` (or `o11y doctor --fix`)",
+                    );
+                }
+                let env = crate::patch::compose::env_names(&inputs.compose.text, DAEMON_SERVICE)
+                    .unwrap_or_default();
+                let missing: Vec<&str> =
+                    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]
+                        .into_iter()
+                        .filter(|n| !env.iter().any(|e| e == n))
+                        .collect();
+                let block = daemon_block(&inputs.compose.text);
+                if !block.contains("2000/udp") {
+                    Outcome::fail(
+                    "the xray-daemon's port 2000 is not published as UDP: the SDK sends segments over UDP",
+                    "write the port as \"2000:2000/udp\" under the xray-daemon's ports",
+                )
+                } else if !missing.is_empty() {
+                    Outcome::fail(
+                        format!("the xray-daemon lacks {}", missing.join(", ")),
+                        "add them as \"${VAR}\" references to its environment",
+                    )
+                } else {
+                    Outcome::ok("present, 2000/udp, region and credentials by reference")
+                }
+            })
+        },
+    }]
+}
+
+/// The lines of the daemon service in a compose file (from its key to the next service).
+fn daemon_block(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        match inside {
+            None if line.trim_start().starts_with(&format!("{DAEMON_SERVICE}:")) => {
+                inside = Some(indent)
+            }
+            Some(i) if !line.trim().is_empty() && indent <= i => break,
+            Some(_) => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}

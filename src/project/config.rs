@@ -14,6 +14,8 @@ const HEADER: &str = "# o11y's settings for this project. No secrets here: keys 
 pub struct Config {
     pub service: Option<String>,
     pub integrations: Option<Vec<Integration>>,
+    /// `[endpoints]`: honeycomb_api, rollbar_api (flags and environment variables win).
+    pub endpoints: std::collections::BTreeMap<String, String>,
 }
 
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> usize {
@@ -62,9 +64,22 @@ pub fn parse(text: &str) -> Result<Config, ParseError> {
             Some(out)
         }
     };
+    let mut endpoints = std::collections::BTreeMap::new();
+    if let Some(t) = doc.get("endpoints").and_then(|e| e.as_table_like()) {
+        for (k, v) in t.iter() {
+            let url = v.as_str().ok_or_else(|| {
+                ParseError::new(
+                    line_of(text, v.span()),
+                    format!("endpoint `{k}` must be a URL string"),
+                )
+            })?;
+            endpoints.insert(k.to_string(), url.to_string());
+        }
+    }
     Ok(Config {
         service,
         integrations,
+        endpoints,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The one place that prints. Data goes to stdout, messages to stderr; colour follows
 //! `--color`, NO_COLOR and whether the stream is a terminal.
 
+pub mod doctor;
 pub mod listen;
 
 use std::io::{IsTerminal, Write};

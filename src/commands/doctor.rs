@@ -1,0 +1,213 @@
+//! `o11y doctor`: every check at once, one screen, a fix for each problem.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::{DoctorArgs, Global};
+use crate::doctor::{self, Ctx, Endpoints, Status};
+use crate::error::Failure;
+use crate::integrations::{cloudwatch, honeycomb, rollbar};
+use crate::patch::apply;
+use crate::secrets::dotenv;
+use crate::ui::Printer;
+
+/// KEY=value lines of a .env file (quotes and `export ` taken off).
+pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            if l.starts_with('#') {
+                return None;
+            }
+            let l = l.strip_prefix("export ").unwrap_or(l);
+            let (k, v) = l.split_once('=')?;
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
+            Some((k.trim().to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// flag > environment > o11y.toml > default.
+fn endpoint(flag: &Option<String>, var: &str, toml: Option<&String>, default: &str) -> String {
+    flag.clone()
+        .or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .or_else(|| toml.cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
+    let project =
+        super::find_project(g).map_err(|f| format!("{} ({})", f.message, f.hints.join("; ")));
+    let inputs = project.as_ref().ok().and_then(|p| p.inputs().ok());
+    let enabled = project
+        .as_ref()
+        .map(super::enabled)
+        .unwrap_or_else(|_| crate::integrations::Integration::ALL.to_vec());
+    let mut vars: BTreeMap<String, (String, &'static str)> = BTreeMap::new();
+    if let Ok(p) = &project {
+        let text = std::fs::read_to_string(p.root.join(dotenv::FILE)).unwrap_or_default();
+        for (k, v) in parse_dotenv(&text) {
+            vars.insert(k, (v, "in .env"));
+        }
+    }
+    for (k, v) in std::env::vars() {
+        vars.insert(k, (v, "in this shell"));
+    }
+    let toml = project
+        .as_ref()
+        .ok()
+        .map(|p| p.config.endpoints.clone())
+        .unwrap_or_default();
+    let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
+    // Requests give up a little before the check does, so the diagnosis is the service's own.
+    let http = reqwest::Client::builder()
+        .timeout(timeout.mul_f64(0.8))
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                format!("cannot make an HTTP client: {e}"),
+                "this is a bug; please report it",
+            )
+        })?;
+    Ok(Ctx {
+        project: project.clone(),
+        inputs,
+        enabled,
+        vars,
+        endpoints: Endpoints {
+            honeycomb_api: endpoint(
+                &a.honeycomb_api,
+                honeycomb::API_VAR,
+                toml.get("honeycomb_api"),
+                honeycomb::API,
+            ),
+            rollbar_api: endpoint(
+                &a.rollbar_api,
+                rollbar::API_VAR,
+                toml.get("rollbar_api"),
+                rollbar::API,
+            ),
+            backend: a.backend_url.clone(),
+        },
+        http,
+        timeout,
+        aws: Default::default(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+    })
+}
+
+pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
+    let rt = super::runtime()?;
+    let checks: Vec<doctor::Check> = doctor::registry()
+        .into_iter()
+        .filter(|c| {
+            a.only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|p| c.id.starts_with(p.as_str())))
+        })
+        .collect();
+    let ctx = Arc::new(context(g, a)?);
+    let mut report = rt.block_on(doctor::run(ctx.clone(), checks.clone()));
+    if a.fix && report.verdict != Status::Ok {
+        let fixed = rt.block_on(fix(&ctx, &report, out));
+        if fixed > 0 {
+            let ctx = Arc::new(context(g, a)?);
+            report = rt.block_on(doctor::run(ctx, checks));
+            let left = report
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Fail)
+                .count();
+            if left > 0 {
+                out.say(&format!(
+                    "{left} problem(s) need you: o11y cannot fix them by itself (see below)."
+                ));
+            }
+        } else {
+            out.say("Nothing here is something o11y can fix by itself; the fixes below are yours to make.");
+        }
+    }
+    if a.json {
+        out.data(&serde_json::to_string_pretty(&report).expect("a report serialises"));
+    } else {
+        for line in out.doctor_lines(&report) {
+            out.data(&line);
+        }
+    }
+    Ok(report.exit_code(a.strict))
+}
+
+/// Makes the fixes o11y can make; returns how many it made.
+async fn fix(ctx: &Ctx, report: &doctor::Report, out: &Printer) -> usize {
+    let failing = |id: &str| {
+        report
+            .checks
+            .iter()
+            .any(|c| c.id == id && c.status != Status::Ok && c.status != Status::Skip)
+    };
+    let mut made = 0;
+    if let Ok(p) = &ctx.project {
+        let code = [
+            "project.requirements",
+            "project.compose",
+            "xray.daemon",
+            "honeycomb.code",
+            "xray.code",
+            "cloudwatch.code",
+            "rollbar.code",
+        ];
+        if code.iter().any(|id| failing(id)) {
+            match super::compute_plan(p, ctx.enabled.clone(), None, false) {
+                Ok(plan) if !plan.is_empty() => match apply::apply(&p.root, &plan) {
+                    Ok(a) => {
+                        out.success(&format!(
+                            "fixed: re-applied o11y's changes to {} file(s) (backup in {})",
+                            a.files.len(),
+                            a.backup
+                        ));
+                        made += 1;
+                    }
+                    Err(e) => out.warn(&format!("could not re-apply the changes: {e}")),
+                },
+                Ok(_) => {}
+                Err(f) => out.warn(&format!("could not re-apply the changes: {}", f.message)),
+            }
+        }
+        if failing("secrets.dotenv")
+            && !report
+                .checks
+                .iter()
+                .any(|c| c.id == "secrets.dotenv" && c.status == Status::Fail)
+        {
+            let gi = p.root.join(".gitignore");
+            let mut text = std::fs::read_to_string(&gi).unwrap_or_default();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(".env\n");
+            if apply::write_atomic(&gi, text.as_bytes(), None).is_ok() {
+                out.success("fixed: added .env to .gitignore");
+                made += 1;
+            }
+        }
+    }
+    if failing("cloudwatch.log_group") {
+        match cloudwatch::create_log_group(ctx.aws().await).await {
+            Ok(()) => {
+                out.success("fixed: created the log group `cruddur`");
+                made += 1;
+            }
+            Err(f) => out.warn(&format!(
+                "could not create the log group: {}",
+                f.line("CloudWatch Logs", "logs")
+            )),
+        }
+    }
+    made
+}

@@ -1,0 +1,132 @@
+//! AWS credentials, region and identity, through the SDK's own chain (environment, profile,
+//! SSO). Endpoints follow the SDK's variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`),
+//! which is how tests point o11y at moto.
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+
+use super::net::Fault;
+
+pub const REGION_VARS: &[&str] = &["AWS_DEFAULT_REGION", "AWS_REGION"];
+
+/// The SDK configuration, with o11y's time limits.
+pub async fn config(timeout: Duration) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(timeout)
+                .connect_timeout(timeout)
+                .build(),
+        )
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await
+}
+
+/// Who the credentials belong to.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
+impl Identity {
+    pub fn describe(&self) -> String {
+        let acct: String = self.account.chars().take(4).collect();
+        format!("account {acct}…, {}", self.arn)
+    }
+}
+
+/// An AWS error, classified, with the service's own error code when there is one.
+pub fn fault<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Fault {
+    match e {
+        SdkError::TimeoutError(_) => Fault::Timeout,
+        SdkError::DispatchFailure(d) => {
+            if d.is_timeout() {
+                Fault::Timeout
+            } else {
+                let text = super::net::chain(e).to_ascii_lowercase();
+                if text.contains("dns") || text.contains("lookup") {
+                    Fault::Dns
+                } else if text.contains("refused") {
+                    Fault::Refused
+                } else if text.contains("certificate") || text.contains("tls") {
+                    Fault::Tls
+                } else {
+                    Fault::Other(super::net::chain(e))
+                }
+            }
+        }
+        SdkError::ServiceError(s) => {
+            // Some AWS-compatible servers wrap the error one level deeper than the SDK's parser
+            // looks (`<Errors><Error>`); the code is then read from the body itself.
+            let body = s
+                .raw()
+                .body()
+                .bytes()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let from_body = body
+                .split_once("<Code>")
+                .and_then(|(_, rest)| rest.split_once("</Code>"))
+                .map(|(code, _)| code.to_string());
+            let code = s
+                .err()
+                .code()
+                .map(str::to_string)
+                .or(from_body)
+                .unwrap_or_default();
+            let code = code.as_str();
+            let status = s.raw().status().as_u16();
+            match code {
+                "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "IncompleteSignature" => Fault::Unauthorized,
+                "AccessDenied" | "AccessDeniedException" => Fault::Forbidden,
+                "Throttling" | "ThrottlingException" | "TooManyRequestsException" => {
+                    Fault::RateLimited { retry_after: None }
+                }
+                _ if status >= 500 => Fault::Server(status),
+                _ if status == 429 => Fault::RateLimited { retry_after: None },
+                _ if code.is_empty() && status == 401 => Fault::Unauthorized,
+                _ if code.is_empty() && status == 403 => Fault::Forbidden,
+                _ if code.is_empty() => {
+                    Fault::BadBody(format!("an HTTP {status} answer that is not an AWS error"))
+                }
+                _ => Fault::Other(format!("{code}: {}", s.err().message().unwrap_or(""))),
+            }
+        }
+        SdkError::ResponseError(_) => Fault::BadBody("the answer is not an AWS response".into()),
+        other => Fault::Other(super::net::chain(other)),
+    }
+}
+
+/// STS GetCallerIdentity.
+pub async fn identity(cfg: &SdkConfig) -> Result<Identity, Fault> {
+    let out = aws_sdk_sts::Client::new(cfg)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| fault(&e))?;
+    Ok(Identity {
+        account: out.account().unwrap_or("").to_string(),
+        arn: out.arn().unwrap_or("").to_string(),
+    })
+}
+
+/// The hint for an AWS fault.
+pub fn hint(f: &Fault) -> String {
+    match f {
+        Fault::Unauthorized => "the AWS keys are wrong or expired: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY again (or `aws configure`)".into(),
+        Fault::Forbidden => "the AWS user lacks a permission o11y needs (see the message); add it in IAM".into(),
+        other => other.hint("AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"),
+    }
+}

@@ -1,0 +1,161 @@
+//! Network failures, classified: one line of what happened and a hint of what to do, for
+//! every service o11y talks to.
+
+use std::fmt;
+
+/// What went wrong talking to a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    Timeout,
+    Refused,
+    Dns,
+    Tls,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    RateLimited {
+        retry_after: Option<String>,
+    },
+    Server(u16),
+    Status(u16),
+    /// An answer that is not what the service sends.
+    BadBody(String),
+    Other(String),
+}
+
+impl Fault {
+    pub fn from_status(status: u16, retry_after: Option<String>) -> Fault {
+        match status {
+            401 => Fault::Unauthorized,
+            403 => Fault::Forbidden,
+            404 => Fault::NotFound,
+            429 => Fault::RateLimited { retry_after },
+            500..=599 => Fault::Server(status),
+            s => Fault::Status(s),
+        }
+    }
+
+    pub fn from_reqwest(e: &reqwest::Error) -> Fault {
+        if e.is_timeout() {
+            return Fault::Timeout;
+        }
+        let mut chain = String::new();
+        let mut src: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = src {
+            chain.push_str(&s.to_string().to_ascii_lowercase());
+            chain.push(' ');
+            src = s.source();
+        }
+        if chain.contains("dns")
+            || chain.contains("failed to lookup")
+            || chain.contains("name or service not known")
+        {
+            Fault::Dns
+        } else if chain.contains("refused") {
+            Fault::Refused
+        } else if chain.contains("certificate")
+            || chain.contains("tls")
+            || chain.contains("handshake")
+        {
+            Fault::Tls
+        } else if chain.contains("timed out") {
+            Fault::Timeout
+        } else {
+            Fault::Other(e.to_string())
+        }
+    }
+
+    /// One line: what happened with `service` at `host`.
+    pub fn line(&self, service: &str, host: &str) -> String {
+        match self {
+            Fault::Timeout => format!("{service} ({host}) did not answer in time"),
+            Fault::Refused => {
+                format!("{service} ({host}) refused the connection: nothing listens there")
+            }
+            Fault::Dns => format!("{host} cannot be resolved (DNS)"),
+            Fault::Tls => format!("the TLS handshake with {host} failed"),
+            Fault::Unauthorized => format!("{service} rejected the key"),
+            Fault::Forbidden => format!("{service} knows the key but does not allow this with it"),
+            Fault::NotFound => {
+                format!("{service} answered 404: the endpoint {host} is not {service}'s API")
+            }
+            Fault::RateLimited { retry_after } => format!(
+                "{service} is rate-limiting this key (429){}",
+                retry_after
+                    .as_ref()
+                    .map(|r| format!(", retry after {r} s"))
+                    .unwrap_or_default()
+            ),
+            Fault::Server(s) => format!("{service} had an error of its own ({s})"),
+            Fault::Status(s) => format!("{service} answered an unexpected {s}"),
+            Fault::BadBody(what) => format!("{host} answered, but not as {service} does: {what}"),
+            Fault::Other(e) => format!("cannot reach {service} ({host}): {e}"),
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self, key_var: &str, endpoint_setting: &str) -> String {
+        match self {
+            Fault::Timeout => format!("check your network; a proxy or firewall may block it (or raise `--timeout`); a wrong `{endpoint_setting}` can do this too"),
+            Fault::Refused => format!("check `{endpoint_setting}`: it points at a port where nothing runs"),
+            Fault::Dns => format!("check your network, and the host name in `{endpoint_setting}`"),
+            Fault::Tls => "a proxy may intercept HTTPS, or the clock is wrong; check `date` and your proxy settings".into(),
+            Fault::Unauthorized => format!("copy the key again into `{key_var}` (no quotes or spaces), then run `o11y doctor` again"),
+            Fault::Forbidden => format!("use a key with the needed permission in `{key_var}`"),
+            Fault::NotFound => format!("unset `{endpoint_setting}` to use the real service, or fix its URL"),
+            Fault::RateLimited { .. } => "wait a minute and run it again".into(),
+            Fault::Server(_) => "the service has trouble; try again in a few minutes".into(),
+            Fault::Status(_) | Fault::BadBody(_) => format!("check `{endpoint_setting}`: it should point at the real service"),
+            Fault::Other(_) => "check your network and try again".into(),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.line("the service", "its endpoint"))
+    }
+}
+
+/// The host part of a URL, for messages.
+pub fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// A GET or POST whose failure is a `Fault`; Ok with (status, body) for 2xx and 4xx answers
+/// that the caller wants to interpret itself.
+pub async fn send(req: reqwest::RequestBuilder, interpret: &[u16]) -> Result<(u16, String), Fault> {
+    let r = req.send().await.map_err(|e| Fault::from_reqwest(&e))?;
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = r.text().await.map_err(|e| Fault::from_reqwest(&e))?;
+    if (200..300).contains(&status) || interpret.contains(&status) {
+        Ok((status, body))
+    } else {
+        Err(Fault::from_status(status, retry))
+    }
+}
+
+/// `e.source()` chains made plain, for errors that are not reqwest's.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
