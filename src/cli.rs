@@ -69,6 +69,9 @@ pub enum Command {
     /// Check tools, files, secrets, services and the running stack at once; a fix for every
     /// problem. Exit 0 healthy (warnings too, unless --strict: then 1), 2 any failure.
     Doctor(DoctorArgs),
+    /// Send one real test signal to each enabled service, verify it arrived where the service
+    /// lets us read it back, and print a link to it. Exit 0 all verified or accepted, 2 any failure.
+    Smoke(SmokeArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -79,7 +82,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
-    #[arg(long, value_name = "LIST", value_parser = crate::integrations::parse_list)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
     pub only: Option<Vec<Integration>>,
     /// Print the plan as JSON instead of a diff.
     #[arg(long)]
@@ -92,7 +95,7 @@ pub struct ApplyArgs {
     #[arg(short, long)]
     pub yes: bool,
     /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
-    #[arg(long, value_name = "LIST", value_parser = crate::integrations::parse_list)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
     pub only: Option<Vec<Integration>>,
     /// Print the result as JSON.
     #[arg(long)]
@@ -195,4 +198,26 @@ pub struct DoctorArgs {
     /// Where the running backend answers.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4567")]
     pub backend_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
+    pub only: Option<Vec<Integration>>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not wait to read the signals back.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Seconds to wait for each service (and to read a signal back).
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub timeout: f64,
+    /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
+    #[arg(long, value_name = "URL")]
+    pub honeycomb_api: Option<String>,
+    /// Rollbar API base URL (default: $O11Y_ROLLBAR_API, o11y.toml, https://api.rollbar.com/api/1/).
+    #[arg(long, value_name = "URL")]
+    pub rollbar_api: Option<String>,
 }

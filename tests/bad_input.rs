@@ -241,8 +241,16 @@ fn unknown_integration_name_is_a_usage_error() {
     let o = run(p.path(), &["plan", "--only", "honeycomb,newrelic"]);
     assert_eq!(code(&o), 2);
     assert!(
-        stderr(&o).contains("choose from honeycomb, xray, cloudwatch, rollbar"),
+        stderr(&o).contains("possible values: honeycomb, xray, cloudwatch, rollbar"),
         "{}",
         stderr(&o)
+    );
+    // A valid list works (and is not taken for one value).
+    let o = run(p.path(), &["plan", "--only", "honeycomb,rollbar"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("opentelemetry-api") && !stdout(&o).contains("watchtower"),
+        "{}",
+        stdout(&o)
     );
 }

@@ -5,10 +5,8 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -16,75 +14,6 @@ use serde_json::Value;
 
 const HONEYCOMB_KEY: &str = "test-env-ingest-key-000001";
 const ROLLBAR_TOKEN: &str = "test-rollbar-post-server-token";
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn fake(fault: &str) -> Server {
-    let mut child = Command::new(python())
-        .arg(repo().join("tests/support/fake_services.py"))
-        .args(["--fault", fault])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Server {
-        child,
-        port: line.trim().parse().unwrap(),
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn moto(auth: bool) -> Server {
-    let port = free_port();
-    let mut cmd = Command::new(Path::new(&python()).with_file_name("moto_server"));
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if auth {
-        // moto's opt-in IAM mode: unknown keys are refused from the first call on.
-        cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
-    }
-    let child = cmd.spawn().unwrap();
-    let up = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            up.elapsed() < Duration::from_secs(30),
-            "moto_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Server { child, port }
-}
-
-/// One moto server for the whole file (it starts in about a second).
-fn shared_moto() -> u16 {
-    static MOTO: OnceLock<(u16, std::sync::Mutex<Server>)> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let s = moto(false);
-        (s.port, std::sync::Mutex::new(s))
-    })
-    .0
-}
 
 /// Runs doctor in `dir` with a clean environment: the keys, the endpoints, nothing else.
 fn doctor(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
@@ -137,7 +66,7 @@ const STABLE_CHECKS: &str = "project,secrets,services,honeycomb,xray,cloudwatch,
 #[test]
 fn three_states_of_the_example() {
     let fake = fake("none");
-    let moto = shared_moto();
+    let moto = shared_aws();
     let env = good_env(fake.port, moto);
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("examples/cruddur"), dir.path());

@@ -197,6 +197,30 @@ async fn fix(ctx: &Ctx, report: &doctor::Report, out: &Printer) -> usize {
             }
         }
     }
+    if failing("xray.resources") {
+        let service = ctx
+            .project
+            .as_ref()
+            .map(|p| p.service.clone())
+            .unwrap_or_else(|_| "backend-flask".into());
+        match crate::integrations::xray::project_rule(ctx.root(), &service) {
+            Ok(rule) => {
+                match crate::integrations::xray::provision(ctx.aws().await, &service, &rule, true)
+                    .await
+                {
+                    Ok((notes, _)) => {
+                        out.success(&format!("fixed: {}", notes.join("; ")));
+                        made += 1;
+                    }
+                    Err(f) => out.warn(&format!(
+                        "could not create the X-Ray group and rule: {}",
+                        f.line("AWS X-Ray", "xray")
+                    )),
+                }
+            }
+            Err(e) => out.warn(&format!("could not read the sampling rule: {e}")),
+        }
+    }
     if failing("cloudwatch.log_group") {
         match cloudwatch::create_log_group(ctx.aws().await).await {
             Ok(()) => {

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod doctor;
 pub mod listen;
 pub mod plan;
+pub mod smoke;
 pub mod toggle;
 pub mod undo;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli, out: &Printer) -> Result<u8, Failure> {
         Command::Listen(a) => listen::run(g, &a, out),
         Command::Demo(a) => demo::run(g, &a, out),
         Command::Doctor(a) => doctor::run(g, &a, out),
+        Command::Smoke(a) => smoke::run(g, &a, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "o11y", &mut std::io::stdout());
             Ok(EXIT_OK)

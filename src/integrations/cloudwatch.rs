@@ -139,3 +139,83 @@ pub fn checks() -> Vec<crate::doctor::Check> {
         },
     }]
 }
+
+/// CreateLogGroup (if missing), a new stream, PutLogEvents (checking rejectedLogEventsInfo),
+/// then, when `verify`, GetLogEvents until the event is there. Returns the stream and whether
+/// the event was read back.
+pub async fn smoke_aws(
+    cfg: &aws_config::SdkConfig,
+    verify: bool,
+    wait: std::time::Duration,
+) -> Result<(String, bool), String> {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let err = |f: super::net::Fault| f.line("CloudWatch Logs", "logs");
+    create_log_group(cfg).await.map_err(err)?;
+    let client = aws_sdk_cloudwatchlogs::Client::new(cfg);
+    let now = super::unix_now();
+    let stream = format!("o11y-smoke-{}", now.as_secs());
+    match client
+        .create_log_stream()
+        .log_group_name(LOG_GROUP)
+        .log_stream_name(&stream)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata::code(&e)
+                == Some("ResourceAlreadyExistsException") => {}
+        Err(e) => return Err(err(super::aws::fault(&e))),
+    }
+    let message = format!("o11y smoke test {}", uuid::Uuid::new_v4());
+    let event = InputLogEvent::builder()
+        .timestamp(now.as_millis() as i64)
+        .message(&message)
+        .build()
+        .expect("timestamp and message are set");
+    let out = client
+        .put_log_events()
+        .log_group_name(LOG_GROUP)
+        .log_stream_name(&stream)
+        .log_events(event)
+        .send()
+        .await
+        .map_err(|e| err(super::aws::fault(&e)))?;
+    if let Some(r) = out.rejected_log_events_info() {
+        return Err(format!(
+            "CloudWatch Logs answered 200 but rejected the event: {r:?}"
+        ));
+    }
+    if !verify {
+        return Ok((stream, false));
+    }
+    let until = std::time::Instant::now() + wait;
+    loop {
+        let got = client
+            .get_log_events()
+            .log_group_name(LOG_GROUP)
+            .log_stream_name(&stream)
+            .start_from_head(true)
+            .send()
+            .await
+            .map_err(|e| err(super::aws::fault(&e)))?;
+        if got
+            .events()
+            .iter()
+            .any(|e| e.message() == Some(message.as_str()))
+        {
+            return Ok((stream, true));
+        }
+        if std::time::Instant::now() > until {
+            return Ok((stream, false));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+pub fn console_link(region: &str, stream: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{LOG_GROUP}/log-events/{}",
+        stream.replace('/', "$252F")
+    )
+}

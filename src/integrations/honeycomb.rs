@@ -126,20 +126,56 @@ pub fn smoke_request(
 
 /// Sends one smoke span to an OTLP/HTTP endpoint base (no path); returns its trace id (hex).
 pub async fn send_smoke(base: &str, service: &str) -> Result<String, String> {
+    send_smoke_with(base, service, &[])
+        .await
+        .map_err(|f| f.line("the OTLP receiver", &super::net::host_of(base)))
+}
+
+/// Sends one smoke span with extra headers (`x-honeycomb-team`, and `x-honeycomb-dataset` for
+/// classic keys). A 2xx whose body reports rejected spans (OTLP partial success) is a failure.
+pub async fn send_smoke_with(
+    base: &str,
+    service: &str,
+    headers: &[(&str, &str)],
+) -> Result<String, super::net::Fault> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
     use prost::Message;
     let id = *uuid::Uuid::new_v4().as_bytes();
     let span_id: [u8; 8] = id[..8].try_into().expect("8 bytes");
     let req = smoke_request(service, id, span_id, super::unix_now().as_nanos() as u64);
-    let client = super::smoke_client()?;
-    super::expect_2xx(
-        client
-            .post(format!("{}/v1/traces", base.trim_end_matches('/')))
-            .header("content-type", "application/x-protobuf")
-            .body(req.encode_to_vec())
-            .send()
-            .await,
-    )
-    .await?;
+    let client = super::smoke_client().map_err(super::net::Fault::Other)?;
+    let mut r = client
+        .post(format!("{}/v1/traces", base.trim_end_matches('/')))
+        .header("content-type", "application/x-protobuf")
+        .body(req.encode_to_vec());
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let r = r
+        .send()
+        .await
+        .map_err(|e| super::net::Fault::from_reqwest(&e))?;
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = r
+        .bytes()
+        .await
+        .map_err(|e| super::net::Fault::from_reqwest(&e))?;
+    if !(200..300).contains(&status) {
+        return Err(super::net::Fault::from_status(status, retry));
+    }
+    if let Ok(resp) = ExportTraceServiceResponse::decode(body.as_ref()) {
+        if let Some(p) = resp.partial_success.filter(|p| p.rejected_spans > 0) {
+            return Err(super::net::Fault::BadBody(format!(
+                "the span was rejected: {}",
+                p.error_message
+            )));
+        }
+    }
     Ok(id.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -198,18 +198,6 @@ pub const AWS_ENV: &[EnvVar] = &[
     },
 ];
 
-/// Parses a comma-separated `--only` list.
-pub fn parse_list(s: &str) -> Result<Vec<Integration>, String> {
-    let mut out: Vec<Integration> = s
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// A client for the smoke steps: short timeouts, no proxy surprises.
 pub(crate) fn smoke_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()

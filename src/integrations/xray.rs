@@ -121,57 +121,107 @@ pub async fn send_smoke(daemon: &str, service: &str) -> Result<String, String> {
     Ok(trace)
 }
 
+/// The rule the project asks for: aws/json/xray.json, else o11y's default.
+pub fn project_rule(root: Option<&std::path::Path>, service: &str) -> Result<RuleSpec, String> {
+    match root.and_then(|r| std::fs::read_to_string(r.join(SAMPLING_RULE_PATH)).ok()) {
+        Some(text) => RuleSpec::parse(&text),
+        None => Ok(default_rule(service)),
+    }
+}
+
 pub fn checks() -> Vec<crate::doctor::Check> {
     use crate::doctor::{Check, Group, Outcome};
-    vec![Check {
-        id: "xray.daemon",
-        group: Group::Project,
-        title: "xray-daemon service",
-        integration: Some(Integration::Xray),
-        run: |c| {
-            Box::pin(async move {
-                let Some(inputs) = c.inputs.as_ref() else {
-                    return Outcome::skip("no project found (see the project check)");
-                };
-                let services = match crate::patch::compose::services(&inputs.compose.text) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        return Outcome::fail(
-                            format!("{}, line {}: {}", inputs.compose.path, e.line, e.what),
-                            "fix the file at that line",
-                        )
+    vec![
+        Check {
+            id: "xray.resources",
+            group: Group::Services,
+            title: "X-Ray group and rule",
+            integration: Some(Integration::Xray),
+            run: |c| {
+                Box::pin(async move {
+                    let cfg = c.aws().await;
+                    if cfg.region().is_none() {
+                        return Outcome::skip("no AWS region (see the credentials check)");
                     }
-                };
-                if !services.iter().any(|s| s.name == DAEMON_SERVICE) {
-                    return Outcome::fail(
-                        "there is no xray-daemon service: segments have nowhere to go",
-                        "run `o11y apply` (or `o11y doctor --fix`)",
-                    );
+                    let service = c
+                        .project
+                        .as_ref()
+                        .map(|p| p.service.clone())
+                        .unwrap_or_else(|_| "backend-flask".into());
+                    let rule = match project_rule(c.root(), &service) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            return Outcome::fail(
+                                e,
+                                "fix aws/json/xray.json (or delete it and run `o11y apply`)",
+                            )
+                        }
+                    };
+                    match provision(cfg, &service, &rule, false).await {
+                Ok((notes, problems)) if problems.is_empty() => Outcome::ok(notes.join("; ")),
+                Ok((_, problems)) if problems.iter().all(|p| p.starts_with("there is no")) => {
+                    Outcome::fail(problems.join("; "), "run `o11y doctor --fix` (or `o11y smoke`) to create them")
                 }
-                let env = crate::patch::compose::env_names(&inputs.compose.text, DAEMON_SERVICE)
-                    .unwrap_or_default();
-                let missing: Vec<&str> =
-                    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]
-                        .into_iter()
-                        .filter(|n| !env.iter().any(|e| e == n))
-                        .collect();
-                let block = daemon_block(&inputs.compose.text);
-                if !block.contains("2000/udp") {
-                    Outcome::fail(
+                Ok((_, problems)) => Outcome::warn(
+                    problems.join("; "),
+                    "make them match in the X-Ray console (or delete them and run `o11y doctor --fix`)",
+                ),
+                Err(f) => Outcome::fail(f.line("AWS X-Ray", "xray"), super::aws::hint(&f)),
+            }
+                })
+            },
+        },
+        Check {
+            id: "xray.daemon",
+            group: Group::Project,
+            title: "xray-daemon service",
+            integration: Some(Integration::Xray),
+            run: |c| {
+                Box::pin(async move {
+                    let Some(inputs) = c.inputs.as_ref() else {
+                        return Outcome::skip("no project found (see the project check)");
+                    };
+                    let services = match crate::patch::compose::services(&inputs.compose.text) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            return Outcome::fail(
+                                format!("{}, line {}: {}", inputs.compose.path, e.line, e.what),
+                                "fix the file at that line",
+                            )
+                        }
+                    };
+                    if !services.iter().any(|s| s.name == DAEMON_SERVICE) {
+                        return Outcome::fail(
+                            "there is no xray-daemon service: segments have nowhere to go",
+                            "run `o11y apply` (or `o11y doctor --fix`)",
+                        );
+                    }
+                    let env =
+                        crate::patch::compose::env_names(&inputs.compose.text, DAEMON_SERVICE)
+                            .unwrap_or_default();
+                    let missing: Vec<&str> =
+                        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]
+                            .into_iter()
+                            .filter(|n| !env.iter().any(|e| e == n))
+                            .collect();
+                    let block = daemon_block(&inputs.compose.text);
+                    if !block.contains("2000/udp") {
+                        Outcome::fail(
                     "the xray-daemon's port 2000 is not published as UDP: the SDK sends segments over UDP",
                     "write the port as \"2000:2000/udp\" under the xray-daemon's ports",
                 )
-                } else if !missing.is_empty() {
-                    Outcome::fail(
-                        format!("the xray-daemon lacks {}", missing.join(", ")),
-                        "add them as \"${VAR}\" references to its environment",
-                    )
-                } else {
-                    Outcome::ok("present, 2000/udp, region and credentials by reference")
-                }
-            })
+                    } else if !missing.is_empty() {
+                        Outcome::fail(
+                            format!("the xray-daemon lacks {}", missing.join(", ")),
+                            "add them as \"${VAR}\" references to its environment",
+                        )
+                    } else {
+                        Outcome::ok("present, 2000/udp, region and credentials by reference")
+                    }
+                })
+            },
         },
-    }]
+    ]
 }
 
 /// The lines of the daemon service in a compose file (from its key to the next service).
@@ -193,4 +243,245 @@ fn daemon_block(text: &str) -> String {
         }
     }
     out
+}
+
+/// The tracing group `init`, `smoke` and `doctor --fix` create.
+pub const GROUP: &str = "Cruddur";
+
+pub fn group_filter(service: &str) -> String {
+    format!("service(\"{service}\")")
+}
+
+/// The sampling rule of aws/json/xray.json (`{"SamplingRule": {...}}`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuleSpec {
+    pub rule_name: String,
+    #[serde(rename = "ResourceARN")]
+    pub resource_arn: String,
+    pub priority: i32,
+    pub fixed_rate: f64,
+    pub reservoir_size: i32,
+    pub service_name: String,
+    pub service_type: String,
+    pub host: String,
+    #[serde(rename = "HTTPMethod")]
+    pub http_method: String,
+    #[serde(rename = "URLPath")]
+    pub url_path: String,
+    pub version: i32,
+}
+
+impl RuleSpec {
+    pub fn parse(json: &str) -> Result<RuleSpec, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct File {
+            sampling_rule: RuleSpec,
+        }
+        serde_json::from_str::<File>(json)
+            .map(|f| f.sampling_rule)
+            .map_err(|e| format!("aws/json/xray.json: {e}"))
+    }
+
+    fn to_sdk(&self) -> aws_sdk_xray::types::SamplingRule {
+        aws_sdk_xray::types::SamplingRule::builder()
+            .rule_name(&self.rule_name)
+            .resource_arn(&self.resource_arn)
+            .priority(self.priority)
+            .fixed_rate(self.fixed_rate)
+            .reservoir_size(self.reservoir_size)
+            .service_name(&self.service_name)
+            .service_type(&self.service_type)
+            .host(&self.host)
+            .http_method(&self.http_method)
+            .url_path(&self.url_path)
+            .version(self.version)
+            .build()
+            .expect("every required field is set")
+    }
+
+    /// What differs from the rule AWS has, field by field.
+    fn differences(&self, r: &aws_sdk_xray::types::SamplingRule) -> Vec<String> {
+        let mut d = Vec::new();
+        let mut cmp = |name: &str, want: String, have: String| {
+            if want != have {
+                d.push(format!("{name} is {have}, not {want}"));
+            }
+        };
+        cmp(
+            "FixedRate",
+            self.fixed_rate.to_string(),
+            r.fixed_rate().to_string(),
+        );
+        cmp(
+            "ReservoirSize",
+            self.reservoir_size.to_string(),
+            r.reservoir_size().to_string(),
+        );
+        cmp(
+            "Priority",
+            self.priority.to_string(),
+            r.priority().to_string(),
+        );
+        cmp(
+            "ServiceName",
+            self.service_name.clone(),
+            r.service_name().to_string(),
+        );
+        cmp("URLPath", self.url_path.clone(), r.url_path().to_string());
+        d
+    }
+}
+
+/// The rule o11y writes, for projects without aws/json/xray.json.
+pub fn default_rule(service: &str) -> RuleSpec {
+    RuleSpec::parse(&SAMPLING_RULE_TEMPLATE.replace("{service}", service))
+        .expect("the template is valid")
+}
+
+fn already(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("InvalidRequestException")
+        && message.is_some_and(|m| m.to_ascii_lowercase().contains("exist"))
+}
+
+/// The group and the rule, as AWS has them: (notes, problems). Creates what is missing when
+/// `create`; "already exists" is fine; a different existing definition is reported, not changed.
+pub async fn provision(
+    cfg: &aws_config::SdkConfig,
+    service: &str,
+    rule: &RuleSpec,
+    create: bool,
+) -> Result<(Vec<String>, Vec<String>), super::net::Fault> {
+    use aws_sdk_xray::error::ProvideErrorMetadata;
+    let client = aws_sdk_xray::Client::new(cfg);
+    let mut notes = Vec::new();
+    let mut problems = Vec::new();
+    let filter = group_filter(service);
+    let existing = match client.get_group().group_name(GROUP).send().await {
+        Ok(g) => g
+            .group()
+            .and_then(|g| g.filter_expression())
+            .map(str::to_string),
+        Err(e) if e.code() == Some("InvalidRequestException") => None,
+        Err(e) => return Err(super::aws::fault(&e)),
+    };
+    match existing {
+        Some(f) if f == filter => notes.push(format!("group {GROUP} is there ({filter})")),
+        Some(f) => problems.push(format!("group {GROUP} filters `{f}`, not `{filter}`")),
+        None if create => match client
+            .create_group()
+            .group_name(GROUP)
+            .filter_expression(&filter)
+            .send()
+            .await
+        {
+            Ok(_) => notes.push(format!("created group {GROUP} ({filter})")),
+            Err(e) if already(e.code(), e.message()) => {
+                notes.push(format!("group {GROUP} is there"))
+            }
+            Err(e) => return Err(super::aws::fault(&e)),
+        },
+        None => problems.push(format!("there is no group {GROUP}")),
+    }
+    let rules = client
+        .get_sampling_rules()
+        .send()
+        .await
+        .map_err(|e| super::aws::fault(&e))?;
+    let have = rules
+        .sampling_rule_records()
+        .iter()
+        .filter_map(|r| r.sampling_rule())
+        .find(|r| r.rule_name() == Some(rule.rule_name.as_str()))
+        .cloned();
+    match have {
+        Some(r) => {
+            let diff = rule.differences(&r);
+            if diff.is_empty() {
+                notes.push(format!("sampling rule {} is there", rule.rule_name));
+            } else {
+                problems.push(format!(
+                    "sampling rule {} differs from aws/json/xray.json: {}",
+                    rule.rule_name,
+                    diff.join(", ")
+                ));
+            }
+        }
+        None if create => match client
+            .create_sampling_rule()
+            .sampling_rule(rule.to_sdk())
+            .send()
+            .await
+        {
+            Ok(_) => notes.push(format!("created sampling rule {}", rule.rule_name)),
+            Err(e) if already(e.code(), e.message()) => {
+                notes.push(format!("sampling rule {} is there", rule.rule_name))
+            }
+            Err(e) => return Err(super::aws::fault(&e)),
+        },
+        None => problems.push(format!("there is no sampling rule {}", rule.rule_name)),
+    }
+    Ok((notes, problems))
+}
+
+/// PutTraceSegments with one complete segment (checking UnprocessedTraceSegments), then, when
+/// `verify`, BatchGetTraces until the trace is there (at most `wait`). Returns the trace id and
+/// whether it was read back.
+pub async fn smoke_aws(
+    cfg: &aws_config::SdkConfig,
+    service: &str,
+    verify: bool,
+    wait: std::time::Duration,
+) -> Result<(String, bool), String> {
+    let client = aws_sdk_xray::Client::new(cfg);
+    let id = *uuid::Uuid::new_v4().as_bytes();
+    let now = super::unix_now();
+    let trace = trace_id(now.as_secs(), id[4..].try_into().expect("12 bytes"));
+    let datagram = smoke_datagram(
+        service,
+        &trace,
+        id[..8].try_into().expect("8 bytes"),
+        now.as_secs_f64(),
+    );
+    let doc = datagram
+        .split_once('\n')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    let out = client
+        .put_trace_segments()
+        .trace_segment_documents(doc)
+        .send()
+        .await
+        .map_err(|e| super::aws::fault(&e).line("AWS X-Ray", "xray"))?;
+    if let Some(u) = out.unprocessed_trace_segments().first() {
+        return Err(format!(
+            "X-Ray answered 200 but did not take the segment: {} {}",
+            u.error_code().unwrap_or(""),
+            u.message().unwrap_or("")
+        ));
+    }
+    if !verify {
+        return Ok((trace, false));
+    }
+    let until = std::time::Instant::now() + wait;
+    loop {
+        let got = client
+            .batch_get_traces()
+            .trace_ids(&trace)
+            .send()
+            .await
+            .map_err(|e| super::aws::fault(&e).line("AWS X-Ray", "xray"))?;
+        if got.traces().iter().any(|t| t.id() == Some(trace.as_str())) {
+            return Ok((trace, true));
+        }
+        if std::time::Instant::now() > until {
+            return Ok((trace, false));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+pub fn console_link(region: &str, trace: &str) -> String {
+    format!("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#xray:traces/{trace}")
 }

@@ -90,3 +90,31 @@ impl Printer {
         out
     }
 }
+
+impl Printer {
+    /// `o11y smoke`'s result, one service a line, its link and fix beneath.
+    pub fn smoke_lines(&self, results: &[crate::commands::smoke::SmokeResult]) -> Vec<String> {
+        use crate::commands::smoke::SmokeStatus;
+        let mut out = Vec::new();
+        for r in results {
+            let (mark, word) = match r.status {
+                SmokeStatus::Verified => (self.green("✔"), "verified"),
+                SmokeStatus::Accepted => (self.green("✔"), "accepted"),
+                SmokeStatus::Failed => (self.red("✖"), "failed"),
+            };
+            out.push(format!(
+                "{mark} {:<16} {word} in {:.1} s: {}",
+                r.integration.title(),
+                r.duration_ms as f64 / 1000.0,
+                r.detail
+            ));
+            if let Some(l) = &r.link {
+                out.push(format!("  {:<16} see it: {l}", ""));
+            }
+            if let Some(f) = &r.fix {
+                out.push(format!("  {:<16} {} {f}", "", self.bold("fix:")));
+            }
+        }
+        out
+    }
+}

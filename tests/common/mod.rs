@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -169,4 +172,130 @@ pub fn python() -> String {
         }
     }
     py.display().to_string()
+}
+
+/// A helper server. It reads its stdin, which only this process holds: when the test binary
+/// ends (even through a panic or a static never dropped), the server sees EOF and exits, so
+/// no helper outlives the tests or keeps their output pipes open.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+const EXIT_ON_EOF: &str = "import os, sys, threading; threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()";
+
+/// `python -c` running `script` (a path) or `module_main` after the EOF watcher.
+fn python_helper(code: &str, args: &[String]) -> Command {
+    let mut cmd = Command::new(python());
+    cmd.arg("-c")
+        .arg(format!("{EXIT_ON_EOF}\n{code}"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null());
+    cmd
+}
+
+fn run_script(path: &Path, args: &[&str]) -> Server {
+    let code = format!(
+        "import runpy, sys; sys.argv = [{:?}] + sys.argv[1:]; runpy.run_path({:?}, run_name='__main__')",
+        path.display().to_string(),
+        path.display().to_string()
+    );
+    let mut child = python_helper(
+        &code,
+        &args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Server {
+        child,
+        port: line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{} printed `{line}`", path.display())),
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn fake(fault: &str) -> Server {
+    let mut child = Command::new(python())
+        .arg(repo().join("tests/support/fake_services.py"))
+        .args(["--fault", fault])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Server {
+        child,
+        port: line.trim().parse().unwrap(),
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn moto(auth: bool) -> Server {
+    let port = free_port();
+    let mut cmd = python_helper(
+        "import sys; from moto.server import main; main(sys.argv[1:])",
+        &[
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ],
+    );
+    cmd.stdout(Stdio::null());
+    if auth {
+        // moto's opt-in IAM mode: unknown keys are refused from the first call on.
+        cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+    }
+    let child = cmd.spawn().unwrap();
+    let up = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            up.elapsed() < Duration::from_secs(30),
+            "moto_server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server { child, port }
+}
+
+/// The stand-in for X-Ray's group and rule calls, passing every other call to moto.
+pub fn xray_standin(moto: u16) -> Server {
+    run_script(
+        &repo().join("tests/support/xray_standin.py"),
+        &["--moto", &format!("http://127.0.0.1:{moto}")],
+    )
+}
+
+/// moto behind the X-Ray stand-in, one per test binary: the port to use as AWS_ENDPOINT_URL.
+pub fn shared_aws() -> u16 {
+    static AWS: OnceLock<(u16, std::sync::Mutex<(Server, Server)>)> = OnceLock::new();
+    AWS.get_or_init(|| {
+        let m = moto(false);
+        let s = xray_standin(m.port);
+        (s.port, std::sync::Mutex::new((m, s)))
+    })
+    .0
 }

@@ -87,6 +87,16 @@ class Handler(BaseHTTPRequestHandler):
                    "<Arn>arn:aws:iam::123456789012:user/bench</Arn><UserId>AIDBENCH</UserId><Account>123456789012</Account>"
                    "</GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>")
             return self.send(200, xml.encode(), "text/xml")
+        if self.path == "/v1/traces":
+            key = self.headers.get("x-honeycomb-team")
+            info = HONEYCOMB_KEYS.get(key)
+            if info is None:
+                return self.send(401, {"error": "unknown API key - check your credentials"})
+            if self.headers.get("content-type") != "application/x-protobuf" or not raw:
+                return self.send(400, {"error": "expected a protobuf ExportTraceServiceRequest"})
+            if not info["environment"][1] and not self.headers.get("x-honeycomb-dataset"):
+                return self.send(400, {"error": "a classic key needs the x-honeycomb-dataset header"})
+            return self.send(200, b"", "application/x-protobuf")
         if self.path in ("/api/1/item/", "/api/1/item"):
             try:
                 payload = json.loads(raw)

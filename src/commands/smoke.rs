@@ -1,0 +1,214 @@
+//! `o11y smoke`: one real test signal per enabled service, verified where the service lets us
+//! read it back, each with a link to see it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::cli::{DoctorArgs, Global, SmokeArgs};
+use crate::doctor::Ctx;
+use crate::error::Failure;
+use crate::integrations::{cloudwatch, honeycomb, rollbar, xray, Integration};
+use crate::ui::Printer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmokeStatus {
+    /// Sent, and read back from the service.
+    Verified,
+    /// Sent and accepted; the service gives no way to read it back (or `--no-verify`).
+    Accepted,
+    Failed,
+}
+
+/// One service's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmokeResult {
+    pub integration: Integration,
+    pub status: SmokeStatus,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    pub duration_ms: u64,
+}
+
+type Found = (SmokeStatus, String, Option<String>, Option<String>);
+
+fn failed(detail: impl Into<String>, fix: impl Into<String>) -> Found {
+    (SmokeStatus::Failed, detail.into(), Some(fix.into()), None)
+}
+
+async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> SmokeResult {
+    let started = Instant::now();
+    let service = ctx
+        .project
+        .as_ref()
+        .map(|p| p.service.clone())
+        .unwrap_or_else(|_| "backend-flask".into());
+    let (status, detail, fix, link) = match i {
+        Integration::Honeycomb => match ctx.var(honeycomb::KEY_VAR).map(str::to_string) {
+            None => failed(
+                "HONEYCOMB_API_KEY is not set",
+                "put it in .env or export it, then run `o11y smoke` again",
+            ),
+            Some(key) => {
+                match honeycomb::check_key(&ctx.http, &ctx.endpoints.honeycomb_api, &key).await {
+                    Err(f) => failed(
+                        f.line(
+                            "Honeycomb",
+                            &crate::integrations::net::host_of(&ctx.endpoints.honeycomb_api),
+                        ),
+                        f.hint(honeycomb::KEY_VAR, honeycomb::API_VAR),
+                    ),
+                    Ok(info) => {
+                        let mut headers = vec![("x-honeycomb-team", key.as_str())];
+                        if info.classic() {
+                            headers.push(("x-honeycomb-dataset", service.as_str()));
+                        }
+                        match honeycomb::send_smoke_with(&info.api, &service, &headers).await {
+                            Ok(trace) => (
+                                SmokeStatus::Accepted,
+                                format!(
+                                    "span accepted ({}; an ingest key cannot read spans back)",
+                                    info.describe()
+                                ),
+                                None,
+                                Some(info.trace_link(&trace)),
+                            ),
+                            Err(f) => failed(
+                                f.line("Honeycomb", &crate::integrations::net::host_of(&info.api)),
+                                f.hint(honeycomb::KEY_VAR, honeycomb::API_VAR),
+                            ),
+                        }
+                    }
+                }
+            }
+        },
+        Integration::Rollbar => match ctx.var(rollbar::TOKEN_VAR).map(str::to_string) {
+            None => failed(
+                "ROLLBAR_ACCESS_TOKEN is not set",
+                "put it in .env or export it, then run `o11y smoke` again",
+            ),
+            Some(token) => {
+                let env = ctx
+                    .var("ROLLBAR_ENVIRONMENT")
+                    .unwrap_or("development")
+                    .to_string();
+                match rollbar::send_smoke(&ctx.endpoints.rollbar_api, &token, &env).await {
+                    Ok(uuid) => (
+                        SmokeStatus::Accepted,
+                        format!("error item accepted, uuid {uuid}"),
+                        None,
+                        Some(rollbar::occurrence_link(&uuid)),
+                    ),
+                    Err(e) => failed(
+                        format!("Rollbar did not take the item: {e}"),
+                        "check ROLLBAR_ACCESS_TOKEN with `o11y doctor --only rollbar`",
+                    ),
+                }
+            }
+        },
+        Integration::Xray | Integration::Cloudwatch => {
+            let cfg = ctx.aws().await;
+            match cfg.region().map(|r| r.to_string()) {
+                None => failed("no AWS region", "`export AWS_DEFAULT_REGION=us-east-1` (your region), then run `o11y smoke` again"),
+                Some(region) if i == Integration::Xray => {
+                    match xray::project_rule(ctx.root(), &service) {
+                        Err(e) => failed(e, "fix aws/json/xray.json (or delete it and run `o11y apply`)"),
+                        Ok(rule) => match xray::provision(cfg, &service, &rule, true).await {
+                            Err(f) => failed(format!("provisioning: {}", f.line("AWS X-Ray", "xray")), crate::integrations::aws::hint(&f)),
+                            Ok((notes, problems)) => match xray::smoke_aws(cfg, &service, verify, wait).await {
+                                Err(e) => failed(e, "run `o11y doctor --only services,xray` for the cause"),
+                                Ok((trace, read)) => {
+                                    let mut detail = if read { format!("segment read back ({trace})") } else { format!("segment accepted ({trace})") };
+                                    for n in notes.iter().chain(problems.iter()) {
+                                        detail.push_str(&format!("; {n}"));
+                                    }
+                                    (if read { SmokeStatus::Verified } else { SmokeStatus::Accepted }, detail, None, Some(xray::console_link(&region, &trace)))
+                                }
+                            },
+                        },
+                    }
+                }
+                Some(region) => match cloudwatch::smoke_aws(cfg, verify, wait).await {
+                    Ok((stream, read)) => (
+                        if read { SmokeStatus::Verified } else { SmokeStatus::Accepted },
+                        format!("log event {} in cruddur/{stream}", if read { "read back" } else { "accepted" }),
+                        None,
+                        Some(cloudwatch::console_link(&region, &stream)),
+                    ),
+                    Err(e) => failed(e, "run `o11y doctor --only services,cloudwatch` for the cause"),
+                },
+            }
+        }
+    };
+    SmokeResult {
+        integration: i,
+        status,
+        detail,
+        fix,
+        link,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
+    let rt = super::runtime()?;
+    let doctor_args = DoctorArgs {
+        json: a.json,
+        fix: false,
+        strict: false,
+        timeout: a.timeout,
+        only: None,
+        honeycomb_api: a.honeycomb_api.clone(),
+        rollbar_api: a.rollbar_api.clone(),
+        backend_url: String::new(),
+    };
+    let ctx = Arc::new(super::doctor::context(g, &doctor_args)?);
+    let wanted: Vec<Integration> = ctx
+        .enabled
+        .iter()
+        .copied()
+        .filter(|i| a.only.as_ref().is_none_or(|o| o.contains(i)))
+        .collect();
+    if wanted.is_empty() {
+        return Err(Failure::new(
+            "no integration to test",
+            "switch one on with `o11y enable NAME`, or check `--only`",
+        ));
+    }
+    let wait = Duration::from_secs_f64(a.timeout);
+    let results: Vec<SmokeResult> = rt.block_on(async {
+        let handles: Vec<_> = wanted
+            .iter()
+            .map(|i| tokio::spawn(step(ctx.clone(), *i, !a.no_verify, wait)))
+            .collect();
+        let mut r = Vec::new();
+        for h in handles {
+            if let Ok(x) = h.await {
+                r.push(x);
+            }
+        }
+        r
+    });
+    let failed = results
+        .iter()
+        .filter(|r| r.status == SmokeStatus::Failed)
+        .count();
+    if a.json {
+        out.data(
+            &serde_json::to_string_pretty(
+                &serde_json::json!({"schema": 1, "ok": failed == 0, "results": results}),
+            )
+            .expect("results serialise"),
+        );
+    } else {
+        for line in out.smoke_lines(&results) {
+            out.data(&line);
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 2 })
+}

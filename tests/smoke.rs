@@ -1,0 +1,163 @@
+//! `o11y smoke` against moto server (X-Ray segments and traces, CloudWatch Logs), the X-Ray
+//! stand-in for groups and sampling rules, and the Honeycomb and Rollbar stand-ins.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::Value;
+
+fn smoke(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("HOME", home.path())
+        .args(["--color", "never", "smoke"])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn env(fake: u16, aws: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("HONEYCOMB_API_KEY", "test-env-ingest-key-000001".into()),
+        (
+            "ROLLBAR_ACCESS_TOKEN",
+            "test-rollbar-post-server-token".into(),
+        ),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{aws}")),
+        ("O11Y_HONEYCOMB_API", format!("http://127.0.0.1:{fake}")),
+        (
+            "O11Y_ROLLBAR_API",
+            format!("http://127.0.0.1:{fake}/api/1/"),
+        ),
+    ]
+}
+
+fn result<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["integration"] == name)
+        .unwrap()
+}
+
+#[test]
+fn every_service_gets_a_signal_and_a_link() {
+    let fake = fake("none");
+    let aws = shared_aws();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("examples/cruddur"), dir.path());
+    run_ok(dir.path(), &["apply", "--yes"], 0);
+
+    let o = smoke(
+        dir.path(),
+        &["--json", "--timeout", "15"],
+        &env(fake.port, aws),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let h = result(&v, "honeycomb");
+    assert_eq!(h["status"], "accepted");
+    assert!(
+        h["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://ui.honeycomb.io/acme/environments/bootcamp/trace?trace_id="),
+        "{h}"
+    );
+    let x = result(&v, "xray");
+    assert_eq!(x["status"], "verified", "{x}");
+    let detail = x["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("created group Cruddur") || detail.contains("group Cruddur is there"),
+        "{detail}"
+    );
+    assert!(
+        x["link"].as_str().unwrap().contains("#xray:traces/1-"),
+        "{x}"
+    );
+    let l = result(&v, "cloudwatch");
+    assert_eq!(l["status"], "verified", "{l}");
+    assert!(
+        l["link"]
+            .as_str()
+            .unwrap()
+            .contains("log-groups/log-group/cruddur"),
+        "{l}"
+    );
+    let r = result(&v, "rollbar");
+    assert_eq!(r["status"], "accepted");
+    assert!(
+        r["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://rollbar.com/occurrence/uuid/?uuid="),
+        "{r}"
+    );
+    assert!(
+        !out.contains("test-env-ingest-key-000001")
+            && !out.contains("test-rollbar-post-server-token"),
+        "a secret was printed"
+    );
+
+    // A second run finds the group and rule already there: still fine.
+    let o = smoke(
+        dir.path(),
+        &["--json", "--only", "xray"],
+        &env(fake.port, aws),
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    let detail = result(&v, "xray")["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.contains("group Cruddur is there")
+            && detail.contains("sampling rule Cruddur is there"),
+        "{detail}"
+    );
+
+    // doctor agrees that the group and rule are there.
+    let o = Command::new(assert_cmd::cargo::cargo_bin("o11y"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .envs(env(fake.port, aws))
+        .args(["doctor", "--only", "xray.resources", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["checks"][0]["status"], "ok", "{v}");
+}
+
+#[test]
+fn a_failing_service_is_named_and_the_rest_still_run() {
+    let fake = fake("none");
+    let aws = shared_aws();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("examples/cruddur"), dir.path());
+    let mut e = env(fake.port, aws);
+    e.retain(|(k, _)| *k != "ROLLBAR_ACCESS_TOKEN");
+    e.push(("ROLLBAR_ACCESS_TOKEN", "test-rollbar-read-token".into()));
+    let o = smoke(dir.path(), &["--only", "rollbar,cloudwatch"], &e);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("✖ Rollbar"), "{out}");
+    assert!(out.contains("fix: check ROLLBAR_ACCESS_TOKEN"), "{out}");
+    assert!(out.contains("✔ CloudWatch Logs  verified"), "{out}");
+}
