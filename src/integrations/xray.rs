@@ -358,7 +358,12 @@ pub async fn provision(
     let mut notes = Vec::new();
     let mut problems = Vec::new();
     let filter = group_filter(service);
-    let existing = match client.get_group().group_name(GROUP).send().await {
+    // Both reads at once: they do not depend on each other.
+    let (group, rules) = tokio::join!(
+        client.get_group().group_name(GROUP).send(),
+        client.get_sampling_rules().send()
+    );
+    let existing = match group {
         Ok(g) => g
             .group()
             .and_then(|g| g.filter_expression())
@@ -384,11 +389,7 @@ pub async fn provision(
         },
         None => problems.push(format!("there is no group {GROUP}")),
     }
-    let rules = client
-        .get_sampling_rules()
-        .send()
-        .await
-        .map_err(|e| super::aws::fault(&e))?;
+    let rules = rules.map_err(|e| super::aws::fault(&e))?;
     let have = rules
         .sampling_rule_records()
         .iter()

@@ -79,6 +79,12 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         if self.faulted():
             return
+        if self.path == "/GetGroup":
+            return self.send(200, {"Group": {"GroupName": "Cruddur", "FilterExpression": 'service("backend-flask")'}})
+        if self.path == "/GetSamplingRules":
+            rule = {"RuleName": "Cruddur", "ResourceARN": "*", "Priority": 9000, "FixedRate": 0.1, "ReservoirSize": 5,
+                    "ServiceName": "backend-flask", "ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "*", "Version": 1}
+            return self.send(200, {"SamplingRuleRecords": [{"SamplingRule": rule}]})
         target = self.headers.get("X-Amz-Target", "")
         if target == "Logs_20140328.DescribeLogGroups":
             return self.send(200, {"logGroups": [{"logGroupName": "cruddur", "arn": "arn:aws:logs:us-east-1:123456789012:log-group:cruddur:*"}]}, "application/x-amz-json-1.1")
