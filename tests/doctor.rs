@@ -13,38 +13,10 @@ use common::*;
 use serde_json::Value;
 
 const HONEYCOMB_KEY: &str = "test-env-ingest-key-000001";
-const ROLLBAR_TOKEN: &str = "test-rollbar-post-server-token";
 
 /// Runs doctor in `dir` with a clean environment: the keys, the endpoints, nothing else.
 fn doctor(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("HOME", home.path())
-        .args(["--color", "never", "doctor"])
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn good_env(fake: u16, moto: u16) -> Vec<(&'static str, String)> {
-    vec![
-        ("HONEYCOMB_API_KEY", HONEYCOMB_KEY.to_string()),
-        ("ROLLBAR_ACCESS_TOKEN", ROLLBAR_TOKEN.to_string()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_DEFAULT_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{moto}")),
-        ("O11Y_HONEYCOMB_API", format!("http://127.0.0.1:{fake}")),
-        (
-            "O11Y_ROLLBAR_API",
-            format!("http://127.0.0.1:{fake}/api/1/"),
-        ),
-    ]
+    run_clean(dir, "doctor", args, env)
 }
 
 /// Output made stable: times, ports and paths replaced.
@@ -175,6 +147,43 @@ fn every_network_fault_is_named_with_a_fix() {
             "not as AWS STS does",
         ),
     ];
+    // Faults of the address itself, for the two HTTP services.
+    let tls = fake("none");
+    for (what, api, want) in [
+        (
+            "404",
+            format!("http://127.0.0.1:{}/not-the-api", tls.port),
+            "is not Honeycomb's API",
+        ),
+        (
+            "dns",
+            "http://o11y-test.invalid".to_string(),
+            "cannot be resolved (DNS)",
+        ),
+        (
+            "tls",
+            format!("https://127.0.0.1:{}", tls.port),
+            "TLS handshake",
+        ),
+    ] {
+        let env = vec![
+            ("HONEYCOMB_API_KEY", HONEYCOMB_KEY.to_string()),
+            ("O11Y_HONEYCOMB_API", api.clone()),
+        ];
+        let o = doctor(
+            dir.path(),
+            &["--only", "honeycomb.key", "--timeout", "3", "--json"],
+            &env,
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let c = check(&v, "honeycomb.key");
+        assert_eq!(c["status"], "fail", "{what}: {c}");
+        assert!(
+            c["reason"].as_str().unwrap().contains(want),
+            "{what}: `{}` lacks `{want}`",
+            c["reason"]
+        );
+    }
     for (fault, honeycomb, rollbar, sts) in cases {
         let server = (*fault != "refuse").then(|| fake(fault));
         let port = server.as_ref().map_or(closed, |s| s.port);
@@ -433,4 +442,64 @@ fn gitpod_trap_is_named() {
         "{c}"
     );
     assert_eq!(check(&v, "tools.workspace")["status"], "ok");
+}
+
+#[test]
+fn the_bootcamps_hand_made_week2_is_diagnosed() {
+    let p = project("week2-template");
+    let d = p.path();
+    let o = doctor(
+        d,
+        &["--only", "project,rollbar.code,xray.daemon", "--json"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let flask = check(&v, "project.flask");
+    assert_eq!(flask["status"], "fail");
+    assert!(
+        flask["reason"]
+            .as_str()
+            .unwrap()
+            .contains("before_first_request"),
+        "{flask}"
+    );
+    assert!(check(&v, "xray.daemon")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not published as UDP"));
+    let compose = check(&v, "project.compose");
+    assert_eq!(compose["status"], "fail", "{compose}");
+    let reason = compose["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("lacks AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, ROLLBAR_ENDPOINT"),
+        "{compose}"
+    );
+    assert!(reason.contains("HONEYCOMB_SERVICE_NAME"), "{compose}");
+    assert!(check(&v, "rollbar.code")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Flask 2.3 removed"));
+
+    // The OTLP endpoint with the path written in, from .env: the exporter doubles it.
+    fs::write(
+        d.join(".env"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT=https://api.honeycomb.io/v1/traces\n",
+    )
+    .unwrap();
+    let o = doctor(d, &["--only", "project.compose", "--json"], &[]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = check(&v, "project.compose");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/traces/v1/traces"),
+        "{c}"
+    );
+    assert!(
+        c["fix"].as_str().unwrap().contains("drop the /v1/traces"),
+        "{c}"
+    );
 }

@@ -10,37 +10,7 @@ use common::*;
 use serde_json::Value;
 
 fn smoke(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("HOME", home.path())
-        .args(["--color", "never", "smoke"])
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn env(fake: u16, aws: u16) -> Vec<(&'static str, String)> {
-    vec![
-        ("HONEYCOMB_API_KEY", "test-env-ingest-key-000001".into()),
-        (
-            "ROLLBAR_ACCESS_TOKEN",
-            "test-rollbar-post-server-token".into(),
-        ),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_DEFAULT_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{aws}")),
-        ("O11Y_HONEYCOMB_API", format!("http://127.0.0.1:{fake}")),
-        (
-            "O11Y_ROLLBAR_API",
-            format!("http://127.0.0.1:{fake}/api/1/"),
-        ),
-    ]
+    run_clean(dir, "smoke", args, env)
 }
 
 fn result<'a>(v: &'a Value, name: &str) -> &'a Value {
@@ -63,7 +33,7 @@ fn every_service_gets_a_signal_and_a_link() {
     let o = smoke(
         dir.path(),
         &["--json", "--timeout", "15"],
-        &env(fake.port, aws),
+        &good_env(fake.port, aws),
     );
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
@@ -121,7 +91,7 @@ fn every_service_gets_a_signal_and_a_link() {
     let o = smoke(
         dir.path(),
         &["--json", "--only", "xray"],
-        &env(fake.port, aws),
+        &good_env(fake.port, aws),
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(o.status.code(), Some(0), "{v}");
@@ -137,7 +107,7 @@ fn every_service_gets_a_signal_and_a_link() {
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap())
-        .envs(env(fake.port, aws))
+        .envs(good_env(fake.port, aws))
         .args(["doctor", "--only", "xray.resources", "--json"])
         .output()
         .unwrap();
@@ -151,7 +121,7 @@ fn a_failing_service_is_named_and_the_rest_still_run() {
     let aws = shared_aws();
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("examples/cruddur"), dir.path());
-    let mut e = env(fake.port, aws);
+    let mut e = good_env(fake.port, aws);
     e.retain(|(k, _)| *k != "ROLLBAR_ACCESS_TOKEN");
     e.push(("ROLLBAR_ACCESS_TOKEN", "test-rollbar-read-token".into()));
     let o = smoke(dir.path(), &["--only", "rollbar,cloudwatch"], &e);

@@ -390,40 +390,71 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                 })
                 .map(|(n, _)| n.as_str())
                 .collect();
-            let doubled = env.iter().find(|(n, v)| {
-                n == "OTEL_EXPORTER_OTLP_ENDPOINT"
-                    && v.trim_end_matches('/').ends_with("/v1/traces")
-            });
+            let ends_in_path = |v: &str| v.trim_end_matches('/').ends_with("/v1/traces");
+            // In the compose file itself, or in the shell or .env it takes `${...}` from.
+            let from_vars = c
+                .vars
+                .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .filter(|(v, _)| ends_in_path(v))
+                .map(|(v, _)| ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), v.clone()));
+            let doubled = env
+                .iter()
+                .find(|(n, v)| n == "OTEL_EXPORTER_OTLP_ENDPOINT" && ends_in_path(v))
+                .cloned()
+                .or(from_vars);
             let unset_ref = env.iter().find(|(n, v)| {
                 n == "OTEL_SERVICE_NAME"
                     && v.contains("${HONEYCOMB_SERVICE_NAME}")
                     && c.var("HONEYCOMB_SERVICE_NAME").is_none()
             });
+            // Every problem is named, worst first, so one run shows them all.
+            let mut problems: Vec<Outcome> = Vec::new();
             if !literal.is_empty() {
-                Outcome::fail(
+                problems.push(Outcome::fail(
                     format!("{} written literally into the compose file (a secret in git)", literal.join(", ")),
                     "replace each value with a reference like \"${NAME}\", set the value in your environment or .env, and rotate the key",
-                )
-            } else if let Some((_, v)) = doubled {
-                Outcome::fail(
+                ));
+            }
+            if let Some((_, v)) = doubled {
+                problems.push(Outcome::fail(
                     format!("OTEL_EXPORTER_OTLP_ENDPOINT is {v}: the exporter appends /v1/traces itself, so spans go to /v1/traces/v1/traces"),
                     "drop the /v1/traces from OTEL_EXPORTER_OTLP_ENDPOINT (e.g. https://api.honeycomb.io)",
-                )
-            } else if !missing.is_empty() {
-                Outcome::fail(
+                ));
+            }
+            if !missing.is_empty() {
+                problems.push(Outcome::fail(
                     format!("the backend lacks {}", missing.join(", ")),
                     "run `o11y apply` (or `o11y doctor --fix`)",
-                )
-            } else if unset_ref.is_some() {
-                Outcome::warn(
+                ));
+            }
+            if unset_ref.is_some() {
+                problems.push(Outcome::warn(
                     "OTEL_SERVICE_NAME is \"${HONEYCOMB_SERVICE_NAME}\", which nothing sets: spans arrive as unknown_service",
                     "set it to \"${OTEL_SERVICE_NAME:-backend-flask}\" in the compose file",
-                )
-            } else {
+                ));
+            }
+            problems.sort_by_key(|p| std::cmp::Reverse(p.status));
+            if problems.is_empty() {
                 Outcome::ok(format!(
                     "{} variables, all as ${{VAR}} references",
                     wanted.len()
                 ))
+            } else {
+                Outcome {
+                    status: problems[0].status,
+                    reason: problems
+                        .iter()
+                        .map(|p| p.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    fix: Some(
+                        problems
+                            .iter()
+                            .filter_map(|p| p.fix.as_deref())
+                            .collect::<Vec<_>>()
+                            .join("; then "),
+                    ),
+                }
             }
         }
     })

@@ -53,15 +53,15 @@ impl Fault {
             Fault::Dns
         } else if chain.contains("refused") {
             Fault::Refused
-        } else if chain.contains("certificate")
-            || chain.contains("tls")
-            || chain.contains("handshake")
+        } else if ["certificate", "tls", "handshake", "corrupt message"]
+            .iter()
+            .any(|w| chain.contains(w))
         {
             Fault::Tls
         } else if chain.contains("timed out") {
             Fault::Timeout
         } else {
-            Fault::Other(e.to_string())
+            Fault::Other(self::chain(e))
         }
     }
 

@@ -299,3 +299,41 @@ pub fn shared_aws() -> u16 {
     })
     .0
 }
+
+/// Runs `o11y COMMAND ARGS` in `dir` with a clean environment (PATH, an empty HOME, and `env`
+/// only), so nothing of the machine's own keys or AWS profile leaks into a test.
+pub fn run_clean(dir: &Path, command: &str, args: &[&str], env: &[(&str, String)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("HOME", home.path())
+        .args(["--color", "never", command])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// The keys and endpoints that make every service check pass against the test servers:
+/// the Honeycomb/Rollbar stand-in on `fake`, AWS (moto, or the X-Ray stand-in before it) on `aws`.
+pub fn good_env(fake: u16, aws: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("HONEYCOMB_API_KEY", "test-env-ingest-key-000001".into()),
+        (
+            "ROLLBAR_ACCESS_TOKEN",
+            "test-rollbar-post-server-token".into(),
+        ),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{aws}")),
+        ("O11Y_HONEYCOMB_API", format!("http://127.0.0.1:{fake}")),
+        (
+            "O11Y_ROLLBAR_API",
+            format!("http://127.0.0.1:{fake}/api/1/"),
+        ),
+    ]
+}
