@@ -151,23 +151,7 @@ pub async fn send_smoke_with(
     for (k, v) in headers {
         r = r.header(*k, *v);
     }
-    let r = r
-        .send()
-        .await
-        .map_err(|e| super::net::Fault::from_reqwest(&e))?;
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = r
-        .bytes()
-        .await
-        .map_err(|e| super::net::Fault::from_reqwest(&e))?;
-    if !(200..300).contains(&status) {
-        return Err(super::net::Fault::from_status(status, retry));
-    }
+    let (_, body) = super::net::send_bytes(r, &[]).await?;
     if let Ok(resp) = ExportTraceServiceResponse::decode(body.as_ref()) {
         if let Some(p) = resp.partial_success.filter(|p| p.rejected_spans > 0) {
             return Err(super::net::Fault::BadBody(format!(

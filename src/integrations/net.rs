@@ -130,9 +130,12 @@ pub fn host_of(url: &str) -> String {
         .unwrap_or_else(|| url.to_string())
 }
 
-/// A GET or POST whose failure is a `Fault`; Ok with (status, body) for 2xx and 4xx answers
-/// that the caller wants to interpret itself.
-pub async fn send(req: reqwest::RequestBuilder, interpret: &[u16]) -> Result<(u16, String), Fault> {
+/// A request whose failure is a `Fault`: Ok with (status, body) for 2xx answers and for the
+/// statuses in `interpret`, which the caller reads itself.
+pub async fn send_bytes(
+    req: reqwest::RequestBuilder,
+    interpret: &[u16],
+) -> Result<(u16, bytes::Bytes), Fault> {
     let r = req.send().await.map_err(|e| Fault::from_reqwest(&e))?;
     let status = r.status().as_u16();
     let retry = r
@@ -140,12 +143,18 @@ pub async fn send(req: reqwest::RequestBuilder, interpret: &[u16]) -> Result<(u1
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = r.text().await.map_err(|e| Fault::from_reqwest(&e))?;
+    let body = r.bytes().await.map_err(|e| Fault::from_reqwest(&e))?;
     if (200..300).contains(&status) || interpret.contains(&status) {
         Ok((status, body))
     } else {
         Err(Fault::from_status(status, retry))
     }
+}
+
+/// [`send_bytes`] with the body as text.
+pub async fn send(req: reqwest::RequestBuilder, interpret: &[u16]) -> Result<(u16, String), Fault> {
+    let (status, body) = send_bytes(req, interpret).await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// `e.source()` chains made plain, for errors that are not reqwest's.
