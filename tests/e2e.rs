@@ -240,6 +240,11 @@ fn patched_example_sends_all_four_signals_to_listen() {
         "/rollbar/test",
     ] {
         assert_eq!(backend.get(route), 200, "GET {route}\n{}", backend.log());
+        // The first request starts the X-Ray SDK's rule poller; until the rules arrive it
+        // samples one request a second, so give the fetch a moment.
+        if route == "/api/activities/home" {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
     }
     std::thread::sleep(Duration::from_millis(500));
     let log = backend.log();
@@ -382,7 +387,10 @@ fn smoke_signals_reach_listen() {
 
 #[test]
 fn demo_runs_the_real_backend() {
+    // A relative --python, as a user types it: the demo must not lose it in the scratch folder.
+    let py = std::path::PathBuf::from(python());
     let o = Command::new(bin())
+        .current_dir(py.parent().unwrap())
         .args([
             "--color",
             "never",
@@ -390,7 +398,7 @@ fn demo_runs_the_real_backend() {
             "--timeout",
             "60",
             "--python",
-            &python(),
+            &format!("./{}", py.file_name().unwrap().to_string_lossy()),
         ])
         .output()
         .unwrap();

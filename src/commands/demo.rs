@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cli::{DemoArgs, Global};
@@ -116,7 +117,17 @@ fn find_python(flag: Option<&PathBuf>) -> Option<String> {
     }
     candidates.push(".venv/bin/python".into());
     candidates.push("python3".into());
-    candidates.into_iter().find(|py| {
+    // A path is made absolute: the backend runs in the scratch folder.
+    let mut candidates = candidates.into_iter().map(|py| {
+        if py.contains('/') {
+            std::path::absolute(&py)
+                .map(|p| p.display().to_string())
+                .unwrap_or(py)
+        } else {
+            py
+        }
+    });
+    candidates.find(|py| {
         std::process::Command::new(py)
             .args(["-c", IMPORTS])
             .stdout(Stdio::null())
@@ -215,7 +226,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         let python = if a.smoke_only { None } else { find_python(a.python.as_ref()) };
         let real_app = python.is_some();
         let mut backend = match &python {
-            Some(py) => Some(start_backend(py, &root.join(&p.backend_dir), &running.endpoints, out).await?),
+            Some(py) => Some(start_backend(py, &root.join(&p.backend_dir), &running.endpoints, &running.rules_served, out).await?),
             None => {
                 out.say(&format!(
                     "{} Python with the backend's packages is not here, so o11y sends one test signal of each kind instead",
@@ -291,6 +302,7 @@ async fn start_backend(
     py: &str,
     dir: &Path,
     e: &Endpoints,
+    rules_served: &AtomicU64,
     out: &Printer,
 ) -> Result<tokio::process::Child, Failure> {
     let port = free_port()?;
@@ -356,11 +368,19 @@ async fn start_backend(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for route in ROUTES {
+    for (i, route) in ROUTES.iter().enumerate() {
         match client.get(format!("{base}{route}")).send().await {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => out.warn(&format!("GET {route} answered {}", r.status())),
             Err(e) => out.warn(&format!("GET {route} failed: {e}")),
+        }
+        if i == 0 {
+            // The first request starts the X-Ray SDK's rule poller; until the rules arrive it
+            // samples one request a second, so the next routes wait for them (at most 5 s).
+            let until = Instant::now() + Duration::from_secs(5);
+            while rules_served.load(Ordering::Relaxed) == 0 && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
     Ok(child)

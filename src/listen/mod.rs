@@ -234,6 +234,8 @@ pub struct Running {
     pub endpoints: Endpoints,
     pub arrivals: mpsc::Receiver<Arrival>,
     pub dropped: Arc<AtomicU64>,
+    /// How many times an X-Ray SDK fetched the sampling rules.
+    pub rules_served: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -324,6 +326,7 @@ pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
     };
     let store = Arc::new(Mutex::new(logs::Store::default()));
     let sampling = Arc::new(xray::Sampling::new());
+    let rules_served = sampling.rules_served.clone();
     let tasks = vec![
         tokio::spawn(http::serve(otlp, sink.clone(), Arc::new(otlp::handle))),
         tokio::spawn(http::serve(
@@ -343,6 +346,7 @@ pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
         endpoints,
         arrivals: rx,
         dropped,
+        rules_served,
         tasks,
     })
 }

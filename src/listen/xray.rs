@@ -3,6 +3,9 @@
 //! (`POST /GetSamplingRules`, `POST /SamplingTargets`). The rule served samples every
 //! request, so local runs are deterministic.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
@@ -81,6 +84,9 @@ pub async fn serve_udp(socket: UdpSocket, sink: Sink) {
 /// The sampling API, with one rule that samples everything.
 pub struct Sampling {
     started: f64,
+    /// How many times an SDK fetched the rules. The SDK samples with its local fallback rule
+    /// (one request a second, then 5%) until its first fetch, which its first request starts.
+    pub rules_served: Arc<AtomicU64>,
 }
 
 impl Default for Sampling {
@@ -91,7 +97,10 @@ impl Default for Sampling {
 
 impl Sampling {
     pub fn new() -> Sampling {
-        Sampling { started: epoch() }
+        Sampling {
+            started: epoch(),
+            rules_served: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     pub fn handle(&self, r: &Req) -> Reply {
@@ -99,18 +108,21 @@ impl Sampling {
             return Reply::json(405, json!({"message": "use POST"}));
         }
         match r.path.as_str() {
-            "/GetSamplingRules" => Reply::json(
-                200,
-                json!({"SamplingRuleRecords": [{
-                    "SamplingRule": {
-                        "RuleName": "o11y-local-all", "RuleARN": "arn:aws:xray:local:000000000000:sampling-rule/o11y-local-all",
-                        "ResourceARN": "*", "Priority": 1, "FixedRate": 1.0, "ReservoirSize": 1000,
-                        "ServiceName": "*", "ServiceType": "*", "Host": "*", "HTTPMethod": "*",
-                        "URLPath": "*", "Version": 1, "Attributes": {}
-                    },
-                    "CreatedAt": self.started, "ModifiedAt": self.started
-                }]}),
-            ),
+            "/GetSamplingRules" => {
+                self.rules_served.fetch_add(1, Ordering::Relaxed);
+                Reply::json(
+                    200,
+                    json!({"SamplingRuleRecords": [{
+                        "SamplingRule": {
+                            "RuleName": "o11y-local-all", "RuleARN": "arn:aws:xray:local:000000000000:sampling-rule/o11y-local-all",
+                            "ResourceARN": "*", "Priority": 1, "FixedRate": 1.0, "ReservoirSize": 1000,
+                            "ServiceName": "*", "ServiceType": "*", "Host": "*", "HTTPMethod": "*",
+                            "URLPath": "*", "Version": 1, "Attributes": {}
+                        },
+                        "CreatedAt": self.started, "ModifiedAt": self.started
+                    }]}),
+                )
+            }
             "/SamplingTargets" => {
                 let req: Value = match serde_json::from_slice(&r.body) {
                     Ok(v) => v,
