@@ -49,6 +49,10 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The wizard: choose integrations, give and check each key, store the keys where this
+    /// workspace finds them (Gitpod, Codespaces or .env), apply the changes, then send a test
+    /// signal to each service. Exit 0 done, 2 error (a missing or wrong key names its variable).
+    Init(InitArgs),
     /// Show, as a diff, every file change week 2 still needs; nothing is written.
     /// Exit 0: nothing to do; 1: changes pending; 2: error.
     Plan(PlanArgs),
@@ -77,6 +81,58 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Accept the changes to the files without asking.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Never ask: a missing or rejected key is an error naming its variable (exit 2).
+    /// Automatic when stdin is not a terminal.
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Check the keys and show what would be stored and changed; store and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The integrations to set up, without asking (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
+    pub only: Option<Vec<Integration>>,
+    /// Local mode: no keys; the backend sends everything to `o11y listen` on this machine.
+    #[arg(long)]
+    pub local: bool,
+    /// Where the keys go (default: gitpod in Gitpod, codespaces in a Codespace, else dotenv).
+    /// gitpod and codespaces also write .env, so this workspace has the keys at once.
+    #[arg(long, value_enum)]
+    pub store: Option<crate::secrets::StoreKind>,
+    /// With `--store print`: print the export lines with their real values (on stdout).
+    #[arg(long)]
+    pub reveal: bool,
+    /// Read the Honeycomb API key from stdin (one line). With several `--*-stdin` flags, stdin
+    /// holds one value per line in this order: Honeycomb key, Rollbar token, AWS key id, AWS secret.
+    #[arg(long)]
+    pub honeycomb_key_stdin: bool,
+    /// Read the Rollbar post_server_item token from stdin (one line).
+    #[arg(long)]
+    pub rollbar_token_stdin: bool,
+    /// Read AWS_ACCESS_KEY_ID then AWS_SECRET_ACCESS_KEY from stdin (two lines).
+    #[arg(long)]
+    pub aws_keys_stdin: bool,
+    /// Store the keys without checking them with their services (e.g. offline).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Do not send the test signals at the end.
+    #[arg(long)]
+    pub no_smoke: bool,
+    /// Seconds each service may take to answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
+    #[arg(long, value_name = "URL")]
+    pub honeycomb_api: Option<String>,
+    /// Rollbar API base URL (default: $O11Y_ROLLBAR_API, o11y.toml, https://api.rollbar.com/api/1/).
+    #[arg(long, value_name = "URL")]
+    pub rollbar_api: Option<String>,
 }
 
 #[derive(Debug, Args)]

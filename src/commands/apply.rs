@@ -16,7 +16,7 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
     if !a.local && !a.cloud && !plan.is_empty() {
         let aws = super::enabled(&p).iter().any(|i| i.uses_aws());
         out.say(&format!(
-            "Next: set your keys ({}) in .env or your environment; `o11y doctor` checks them and `o11y smoke` sends a test signal to each service. Then `docker compose up` and open /api/activities/home. No account yet? `o11y apply --local`.",
+            "Next: set your keys ({}) with `o11y init` (or in .env); `o11y doctor` checks them and `o11y smoke` sends a test signal to each service. Then `docker compose up` and open /api/activities/home. No account yet? `o11y apply --local`.",
             if aws {
                 "HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN, AWS credentials and region"
             } else {
@@ -66,7 +66,7 @@ pub fn local_env(existing: &str) -> Vec<(String, String)> {
     lines
 }
 
-fn local_mode(p: &Project, out: &Printer) -> Result<(), Failure> {
+pub fn local_mode(p: &Project, out: &Printer) -> Result<(), Failure> {
     let existing = std::fs::read_to_string(p.root.join(dotenv::FILE)).unwrap_or_default();
     let w = dotenv::write_block(&p.root, &local_env(&existing))
         .map_err(|e| Failure::new(e.to_string(), e.hint()))?;

@@ -12,29 +12,8 @@ use crate::patch::apply;
 use crate::secrets::dotenv;
 use crate::ui::Printer;
 
-/// KEY=value lines of a .env file (quotes and `export ` taken off).
-pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            if l.starts_with('#') {
-                return None;
-            }
-            let l = l.strip_prefix("export ").unwrap_or(l);
-            let (k, v) = l.split_once('=')?;
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(v);
-            Some((k.trim().to_string(), v.to_string()))
-        })
-        .collect()
-}
-
 /// flag > environment > o11y.toml > default.
-fn endpoint(flag: &Option<String>, var: &str, toml: Option<&String>, default: &str) -> String {
+pub fn endpoint(flag: &Option<String>, var: &str, toml: Option<&String>, default: &str) -> String {
     flag.clone()
         .or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
         .or_else(|| toml.cloned())
@@ -52,7 +31,7 @@ pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
     let mut vars: BTreeMap<String, (String, &'static str)> = BTreeMap::new();
     if let Ok(p) = &project {
         let text = std::fs::read_to_string(p.root.join(dotenv::FILE)).unwrap_or_default();
-        for (k, v) in parse_dotenv(&text) {
+        for (k, v) in dotenv::parse(&text) {
             vars.insert(k, (v, "in .env"));
         }
     }

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod demo;
 pub mod doctor;
+pub mod init;
 pub mod listen;
 pub mod plan;
 pub mod smoke;
@@ -23,6 +24,7 @@ use crate::ui::Printer;
 pub fn run(cli: Cli, out: &Printer) -> Result<u8, Failure> {
     let g = &cli.global;
     match cli.command {
+        Command::Init(a) => init::run(g, &a, out),
         Command::Plan(a) => plan::run(g, &a, out),
         Command::Apply(a) => apply::run(g, &a, out),
         Command::Undo(a) => undo::run(g, &a, out),

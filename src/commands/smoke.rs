@@ -52,7 +52,7 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
         Integration::Honeycomb => match ctx.var(honeycomb::KEY_VAR).map(str::to_string) {
             None => failed(
                 "HONEYCOMB_API_KEY is not set",
-                "put it in .env or export it, then run `o11y smoke` again",
+                "run `o11y init` (it asks for the key, checks it and stores it), or put it in .env, then run `o11y smoke` again",
             ),
             Some(key) => {
                 match honeycomb::check_key(&ctx.http, &ctx.endpoints.honeycomb_api, &key).await {
@@ -90,7 +90,7 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
         Integration::Rollbar => match ctx.var(rollbar::TOKEN_VAR).map(str::to_string) {
             None => failed(
                 "ROLLBAR_ACCESS_TOKEN is not set",
-                "put it in .env or export it, then run `o11y smoke` again",
+                "run `o11y init` (it asks for the key, checks it and stores it), or put it in .env, then run `o11y smoke` again",
             ),
             Some(token) => {
                 let env = ctx
@@ -155,6 +155,26 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
     }
 }
 
+/// Every service's smoke step at once.
+pub async fn run_steps(
+    ctx: Arc<Ctx>,
+    wanted: &[Integration],
+    verify: bool,
+    wait: Duration,
+) -> Vec<SmokeResult> {
+    let handles: Vec<_> = wanted
+        .iter()
+        .map(|i| tokio::spawn(step(ctx.clone(), *i, verify, wait)))
+        .collect();
+    let mut r = Vec::new();
+    for h in handles {
+        if let Ok(x) = h.await {
+            r.push(x);
+        }
+    }
+    r
+}
+
 pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
     let rt = super::runtime()?;
     let doctor_args = DoctorArgs {
@@ -181,19 +201,7 @@ pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
         ));
     }
     let wait = Duration::from_secs_f64(a.timeout);
-    let results: Vec<SmokeResult> = rt.block_on(async {
-        let handles: Vec<_> = wanted
-            .iter()
-            .map(|i| tokio::spawn(step(ctx.clone(), *i, !a.no_verify, wait)))
-            .collect();
-        let mut r = Vec::new();
-        for h in handles {
-            if let Ok(x) = h.await {
-                r.push(x);
-            }
-        }
-        r
-    });
+    let results = rt.block_on(run_steps(ctx, &wanted, !a.no_verify, wait));
     let failed = results
         .iter()
         .filter(|r| r.status == SmokeStatus::Failed)

@@ -694,7 +694,7 @@ pub fn secret_present(c: &Ctx, name: &str, what: &str) -> Outcome {
     }
     Outcome::fail(
         format!("{name} ({what}) is not set in this shell or in .env"),
-        format!("put `{name}=...` in the .env beside docker-compose.yml (git-ignored), or `export {name}=...` (in Gitpod also `gp env {name}=...` to keep it)"),
+        format!("run `o11y init` (it asks for it, checks it and stores it), or put `{name}=...` in the .env beside docker-compose.yml (git-ignored)"),
     )
 }
 

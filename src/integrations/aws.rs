@@ -14,16 +14,53 @@ pub const REGION_VARS: &[&str] = &["AWS_DEFAULT_REGION", "AWS_REGION"];
 
 /// The SDK configuration, with o11y's time limits.
 pub async fn config(timeout: Duration) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    config_with(timeout, None, None).await
+}
+
+/// Keys given to o11y (typed, piped or from a store) rather than found by the SDK's chain.
+pub struct Keys {
+    pub id: String,
+    pub secret: String,
+}
+
+/// The SDK configuration with these keys and region, where given; the SDK's chain otherwise.
+pub async fn config_with(
+    timeout: Duration,
+    keys: Option<&Keys>,
+    region: Option<&str>,
+) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_timeout(timeout)
                 .connect_timeout(timeout)
                 .build(),
         )
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-        .load()
-        .await
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1));
+    if let Some(k) = keys {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            k.id.clone(),
+            k.secret.clone(),
+            None,
+            None,
+            "o11y",
+        ));
+    }
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_string()));
+    }
+    loader.load().await
+}
+
+/// Whether a region name has AWS's shape (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+pub fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
 }
 
 /// Who the credentials belong to.
@@ -128,5 +165,30 @@ pub fn hint(f: &Fault) -> String {
         Fault::Unauthorized => "the AWS keys are wrong or expired: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY again (or `aws configure`)".into(),
         Fault::Forbidden => "the AWS user lacks a permission o11y needs (see the message); add it in IAM".into(),
         other => other.hint("AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn region_shapes() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+        ] {
+            assert!(super::valid_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "us east 1",
+            "us-east-1a",
+            "-east-1",
+        ] {
+            assert!(!super::valid_region(bad), "{bad}");
+        }
     }
 }

@@ -262,20 +262,29 @@ async fn auth(
     })
 }
 
-/// Checks a key with `GET /1/auth`. A key the US API rejects is tried on the EU API, when the
-/// API is Honeycomb's own (not an override).
+/// Overrides the EU API (for tests; by default it is tried only after Honeycomb's own US API).
+pub const EU_API_VAR: &str = "O11Y_HONEYCOMB_EU_API";
+
+/// The API to try when `api` rejects a key: the EU one, when `api` is Honeycomb's own US API
+/// (not an override), or `O11Y_HONEYCOMB_EU_API` when set.
+pub fn eu_fallback(api: &str) -> Option<String> {
+    std::env::var(EU_API_VAR)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| (api.trim_end_matches('/') == API).then(|| EU_API.to_string()))
+}
+
+/// Checks a key with `GET /1/auth`. A key `api` rejects is tried on the EU API ([`eu_fallback`]).
 pub async fn check_key(
     client: &reqwest::Client,
     api: &str,
     key: &str,
 ) -> Result<KeyInfo, super::net::Fault> {
-    match auth(client, api, key).await {
-        Err(super::net::Fault::Unauthorized) if api.trim_end_matches('/') == API => {
-            auth(client, EU_API, key)
-                .await
-                .map_err(|_| super::net::Fault::Unauthorized)
-        }
-        other => other,
+    match (auth(client, api, key).await, eu_fallback(api)) {
+        (Err(super::net::Fault::Unauthorized), Some(eu)) => auth(client, &eu, key)
+            .await
+            .map_err(|_| super::net::Fault::Unauthorized),
+        (other, _) => other,
     }
 }
 

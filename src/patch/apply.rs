@@ -113,7 +113,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(
     Ok(())
 }
 
-fn ensure_state_dir(root: &Path) -> Result<PathBuf, ApplyError> {
+pub(crate) fn ensure_state_dir(root: &Path) -> Result<PathBuf, ApplyError> {
     let dir = root.join(STATE_DIR);
     fs::create_dir_all(dir.join(BACKUPS)).map_err(|e| werr(&dir, e))?;
     let ignore = dir.join(".gitignore");

@@ -13,6 +13,30 @@ use crate::error::Failure;
 use crate::patch::plan::Plan;
 use crate::patch::ManualStep;
 
+/// Whether o11y may ask: stdin and stderr (where prompts are drawn) are terminals.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+fn cancelled(e: dialoguer::Error) -> Failure {
+    let dialoguer::Error::IO(e) = e;
+    Failure::new(
+        format!("stopped at a question ({e})"),
+        "run the command again when you are ready; `--non-interactive` never asks",
+    )
+}
+
+/// A running spinner; cleared when finished or dropped.
+pub struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
 pub struct Printer {
     pub quiet: bool,
     pub verbose: u8,
@@ -174,6 +198,67 @@ impl Printer {
             }
         }
         self.say("");
+    }
+
+    /// A detail for `-v`: never a secret (callers mask them).
+    pub fn debug(&self, s: &str) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{} {s}", self.dim("debug:"));
+        }
+    }
+
+    /// A spinner on stderr while a network call runs; nothing when stderr is not a terminal.
+    pub fn spinner(&self, msg: &str) -> Spinner {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(msg.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Spinner(Some(bar))
+    }
+
+    /// Hidden input for a secret. Errors (Ctrl-C, no terminal) become a Failure.
+    pub fn ask_secret(&self, prompt: &str) -> Result<String, Failure> {
+        dialoguer::Password::new()
+            .with_prompt(prompt)
+            .allow_empty_password(true)
+            .interact()
+            .map(|s| s.trim().to_string())
+            .map_err(cancelled)
+    }
+
+    /// Visible input with a default.
+    pub fn ask_text(&self, prompt: &str, default: &str) -> Result<String, Failure> {
+        dialoguer::Input::<String>::new()
+            .with_prompt(prompt)
+            .default(default.to_string())
+            .interact_text()
+            .map(|s| s.trim().to_string())
+            .map_err(cancelled)
+    }
+
+    /// A yes/no question at a terminal.
+    pub fn ask_yes_no(&self, question: &str, default: bool) -> Result<bool, Failure> {
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(default)
+            .interact()
+            .map_err(cancelled)
+    }
+
+    /// Several choices (space toggles, enter accepts); the indexes chosen.
+    pub fn choose(
+        &self,
+        prompt: &str,
+        items: &[String],
+        checked: &[bool],
+    ) -> Result<Vec<usize>, Failure> {
+        dialoguer::MultiSelect::new()
+            .with_prompt(prompt)
+            .items(items)
+            .defaults(checked)
+            .interact()
+            .map_err(cancelled)
     }
 
     /// Asks a yes/no question; false when stdin is not a terminal.

@@ -229,9 +229,18 @@ impl Drop for Server {
 }
 
 pub fn fake(fault: &str) -> Server {
+    fake_instance(fault, "us")
+}
+
+/// The Honeycomb stand-in playing the EU API (it knows only EU keys).
+pub fn fake_eu() -> Server {
+    fake_instance("none", "eu")
+}
+
+fn fake_instance(fault: &str, instance: &str) -> Server {
     let mut child = Command::new(python())
         .arg(repo().join("tests/support/fake_services.py"))
-        .args(["--fault", fault])
+        .args(["--fault", fault, "--instance", instance])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

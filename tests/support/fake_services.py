@@ -1,6 +1,6 @@
 """Stand-ins for the two services that have no local form, Honeycomb's /1/auth and Rollbar's
 item API. They check what the real ones check (the key header, the token and its scope, the
-item's shape) and answer in their formats. `--fault` makes every answer one failure instead:
+item's shape) and answer in their formats. `--instance eu` plays Honeycomb's EU API. `--fault` makes every answer one failure instead:
 delay (sleep 30 s), 401, 403, 429, 500, garbage (a body no service sends).
 
 Prints the port it listens on as its first line.
@@ -17,6 +17,10 @@ HONEYCOMB_KEYS = {
     "test-env-ingest-key-000001": {"type": "ingest", "team": ("Acme", "acme"), "environment": ("bootcamp", "bootcamp")},
     "test-classic-key-00000001": {"type": "ingest", "team": ("Acme", "acme"), "environment": ("", "")},
     "test-config-key-000000001": {"type": "configuration", "team": ("Acme", "acme"), "environment": ("bootcamp", "bootcamp")},
+}
+# `--instance eu` plays api.eu1.honeycomb.io: it knows only EU keys, which the US one rejects.
+EU_HONEYCOMB_KEYS = {
+    "test-eu-ingest-key-0000001": {"type": "ingest", "team": ("Acme EU", "acme-eu"), "environment": ("bootcamp", "bootcamp")},
 }
 ROLLBAR_TOKENS = {"test-rollbar-post-server-token": "post_server_item", "test-rollbar-read-token": "read"}
 
@@ -124,8 +128,12 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fault", default="none")
+    ap.add_argument("--instance", default="us", choices=["us", "eu"])
     args = ap.parse_args()
     Handler.fault = args.fault
+    if args.instance == "eu":
+        HONEYCOMB_KEYS.clear()
+        HONEYCOMB_KEYS.update(EU_HONEYCOMB_KEYS)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)

@@ -1,0 +1,967 @@
+//! `o11y init`: where am I, what is here, which integrations; then every key, checked with its
+//! service the moment it is given; then store, diff, apply, and a test signal to each service.
+//!
+//! A key comes from, in this order: a `--*-stdin` flag, the environment, the store, a prompt.
+//! A key that a service rejects is never stored: at a terminal it is asked again (three
+//! tries), otherwise it is an error naming the variable to set.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::{DoctorArgs, Global, InitArgs};
+use crate::error::{Failure, EXIT_ERROR, EXIT_OK};
+use crate::integrations::aws::{self, Keys};
+use crate::integrations::net::{host_of, Fault};
+use crate::integrations::{honeycomb, rollbar, Integration};
+use crate::project::Project;
+use crate::secrets::{self, dotenv, mask, Store, StoreKind, Workspace};
+use crate::ui::{self, Printer};
+
+const TRIES: usize = 3;
+
+/// What a service said of a key.
+enum Verdict {
+    /// Good: what to tell the user, and settings that go with the key (e.g. the EU endpoint).
+    Good(Vec<String>, Vec<(String, String)>),
+    /// The service rejected it: why, and what to do.
+    Wrong(String, String),
+    /// The service could not be asked (network, rate limit): why, and what to do.
+    Unsure(String, String),
+}
+
+/// Where a value came from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Stdin,
+    Env,
+    Store,
+    Chain,
+    Prompt,
+}
+
+impl Source {
+    fn describe(self, store: StoreKind) -> String {
+        match self {
+            Source::Stdin => "from stdin".into(),
+            Source::Env => "from this shell's environment".into(),
+            Source::Store => match store {
+                StoreKind::Gitpod => "from .env or your Gitpod variables".into(),
+                _ => "from .env".into(),
+            },
+            Source::Chain => "from your AWS profile or SSO".into(),
+            Source::Prompt => "typed in".into(),
+        }
+    }
+}
+
+/// One secret the wizard asks for.
+struct Wanted {
+    var: &'static str,
+    what: &'static str,
+    /// Where to get it.
+    find: &'static str,
+    flag: &'static str,
+}
+
+const HONEYCOMB: Wanted = Wanted {
+    var: honeycomb::KEY_VAR,
+    what: "Honeycomb API key",
+    find: "Honeycomb → Environment settings → API keys (an ingest key)",
+    flag: "--honeycomb-key-stdin",
+};
+const ROLLBAR: Wanted = Wanted {
+    var: rollbar::TOKEN_VAR,
+    what: "Rollbar access token",
+    find: "Rollbar → Project settings → Project access tokens (the post_server_item one)",
+    flag: "--rollbar-token-stdin",
+};
+const AWS_ID: Wanted = Wanted {
+    var: "AWS_ACCESS_KEY_ID",
+    what: "AWS access key ID",
+    find: "AWS console → IAM → Users → your user → Security credentials → Create access key",
+    flag: "--aws-keys-stdin",
+};
+const AWS_SECRET: Wanted = Wanted {
+    var: "AWS_SECRET_ACCESS_KEY",
+    what: "AWS secret access key",
+    find: "shown once, next to the access key ID, when the key is created",
+    flag: "--aws-keys-stdin",
+};
+
+struct Wizard<'a> {
+    a: &'a InitArgs,
+    out: &'a Printer,
+    interactive: bool,
+    store: Box<dyn Store>,
+    stdin: BTreeMap<&'static str, String>,
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    timeout: Duration,
+    honeycomb_api: String,
+    rollbar_api: String,
+    /// What will be stored, in order.
+    values: Vec<(String, String)>,
+}
+
+pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
+    let ws = Workspace::detect();
+    out.say(&format!("{} You are in {}.", out.bold("1."), ws.describe()));
+    if let Some((tool, what)) = ws.missing_tool() {
+        out.warn(&format!("`{tool}` not found: {what}."));
+    }
+    let p = super::find_project(g)?;
+    out.say(&format!(
+        "{} Found the project in {}: {}, backend service `{}` in {}/.",
+        out.bold("2."),
+        p.root.display(),
+        p.compose,
+        p.service,
+        p.backend_dir
+    ));
+    let interactive = !a.non_interactive && ui::interactive();
+    if !interactive && !a.non_interactive {
+        out.debug("stdin or stderr is not a terminal: nothing will be asked");
+    }
+    if a.reveal && a.store != Some(StoreKind::Print) {
+        return Err(Failure::new(
+            "--reveal only goes with --store print",
+            "run `o11y init --store print --reveal` to see the lines to export",
+        ));
+    }
+
+    // Which integrations.
+    let current = super::enabled(&p);
+    let chosen: Vec<Integration> = match &a.only {
+        Some(o) => Integration::ALL
+            .into_iter()
+            .filter(|i| o.contains(i))
+            .collect(),
+        None if interactive => {
+            let items: Vec<String> = Integration::ALL
+                .iter()
+                .map(|i| format!("{} ({})", i.title(), blurb(*i)))
+                .collect();
+            let checked: Vec<bool> = Integration::ALL
+                .iter()
+                .map(|i| current.contains(i))
+                .collect();
+            let picked = out.choose(
+                "Which integrations? (space to switch one on or off, enter to go on)",
+                &items,
+                &checked,
+            )?;
+            picked.into_iter().map(|n| Integration::ALL[n]).collect()
+        }
+        None => current,
+    };
+    if chosen.is_empty() {
+        return Err(Failure::new(
+            "no integration was chosen, so there is nothing to set up",
+            "run `o11y init` again and keep at least one checked (or pass `--only honeycomb,...`)",
+        ));
+    }
+    out.say(&format!(
+        "{} Setting up: {}.",
+        out.bold("3."),
+        chosen
+            .iter()
+            .map(|i| i.title())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    let plan = super::compute_plan(&p, chosen.clone(), None, a.local)?;
+    if !interactive && !a.yes && !a.dry_run && !plan.is_empty() {
+        return Err(Failure::new(
+            format!(
+                "init would change {} file(s), and cannot ask you to confirm (no terminal); nothing was stored or changed",
+                plan.edits.len()
+            ),
+            "add `--yes` to accept the changes (see them first with `o11y init --dry-run` or `o11y plan`)",
+        ));
+    }
+
+    if a.local {
+        return local(&p, &plan, a, out);
+    }
+
+    // Every key.
+    let kind = a.store.unwrap_or(ws.default_store());
+    let stdin = read_stdin(a)?;
+    let endpoints = |flag: &Option<String>, var: &str, key: &str, default: &str| {
+        super::doctor::endpoint(flag, var, p.config.endpoints.get(key), default)
+    };
+    let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                format!("cannot make an HTTP client: {e}"),
+                "this is a bug; please report it",
+            )
+        })?;
+    let mut w = Wizard {
+        a,
+        out,
+        interactive,
+        store: secrets::open(kind, &p.root, &ws),
+        stdin,
+        rt: super::runtime()?,
+        http,
+        timeout,
+        honeycomb_api: endpoints(
+            &a.honeycomb_api,
+            honeycomb::API_VAR,
+            "honeycomb_api",
+            honeycomb::API,
+        ),
+        rollbar_api: endpoints(
+            &a.rollbar_api,
+            rollbar::API_VAR,
+            "rollbar_api",
+            rollbar::API,
+        ),
+        values: Vec::new(),
+    };
+    out.say(&format!(
+        "{} Keys (each is checked with its service; wrong keys are never stored):",
+        out.bold("4.")
+    ));
+    if !interactive {
+        w.all_present(&chosen)?;
+    }
+    let mut aws_cfg = None;
+    if chosen.contains(&Integration::Honeycomb) {
+        w.honeycomb()?;
+    }
+    if chosen.contains(&Integration::Rollbar) {
+        w.rollbar()?;
+    }
+    if chosen.iter().any(|i| i.uses_aws()) {
+        aws_cfg = Some(w.aws()?);
+    }
+
+    // Store.
+    let stored_kind = w.store.kind();
+    if w.a.dry_run {
+        out.say(&format!(
+            "{} Dry run: would store {} in {}; nothing stored.",
+            out.bold("5."),
+            names(&w.values),
+            store_name(stored_kind)
+        ));
+        out.diff(&plan);
+        out.summary(&plan);
+        out.notes(&plan);
+        out.manual(&plan.manual);
+        out.success("Dry run done: nothing was stored or changed. Run `o11y init` without --dry-run to do it.");
+        return Ok(EXIT_OK);
+    }
+    w.store_values(&p)?;
+
+    // Files.
+    out.say(&format!("{} Changes to your files:", out.bold("6.")));
+    super::apply::execute(&p, &plan, a.yes, false, out)?;
+
+    // Proof.
+    let mut code = EXIT_OK;
+    if a.no_smoke {
+        out.say("Skipped the test signals (--no-smoke); `o11y smoke` sends them any time.");
+    } else {
+        code = w.smoke(g, &chosen, aws_cfg)?;
+    }
+    next_steps(&ws, stored_kind, out);
+    Ok(code)
+}
+
+fn blurb(i: Integration) -> &'static str {
+    match i {
+        Integration::Honeycomb => "traces over OpenTelemetry",
+        Integration::Xray => "traces in AWS",
+        Integration::Cloudwatch => "logs in AWS",
+        Integration::Rollbar => "errors",
+    }
+}
+
+/// Settings stored with the keys that are not secret, so they are shown as they are.
+const PLAIN: &[&str] = &["AWS_DEFAULT_REGION", "OTEL_EXPORTER_OTLP_ENDPOINT"];
+
+fn names(values: &[(String, String)]) -> String {
+    if values.is_empty() {
+        return "nothing".into();
+    }
+    values
+        .iter()
+        .map(|(k, v)| {
+            if PLAIN.contains(&k.as_str()) {
+                format!("{k}={v}")
+            } else {
+                format!("{k}={}", mask(v))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn store_name(kind: StoreKind) -> &'static str {
+    match kind {
+        StoreKind::Gitpod => "your Gitpod variables (`gp env`) and .env",
+        StoreKind::Codespaces => "your Codespaces secrets (`gh secret set`) and .env",
+        StoreKind::Dotenv => ".env (git-ignored, mode 0600)",
+        StoreKind::Print => "nowhere (--store print shows them)",
+    }
+}
+
+/// Values of the `--*-stdin` flags: one line each, in the documented order.
+fn read_stdin(a: &InitArgs) -> Result<BTreeMap<&'static str, String>, Failure> {
+    let mut want: Vec<(&'static str, &'static str)> = Vec::new();
+    if a.honeycomb_key_stdin {
+        want.push((HONEYCOMB.var, HONEYCOMB.flag));
+    }
+    if a.rollbar_token_stdin {
+        want.push((ROLLBAR.var, ROLLBAR.flag));
+    }
+    if a.aws_keys_stdin {
+        want.push((AWS_ID.var, AWS_ID.flag));
+        want.push((AWS_SECRET.var, AWS_SECRET.flag));
+    }
+    let mut got = BTreeMap::new();
+    if want.is_empty() {
+        return Ok(got);
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).map_err(|e| {
+        Failure::new(
+            format!("cannot read stdin: {e}"),
+            "pipe the values in, one per line: `printf '%s\\n' \"$KEY\" | o11y init --honeycomb-key-stdin`",
+        )
+    })?;
+    let mut lines = text.lines().map(str::trim);
+    for (var, flag) in want {
+        match lines.next().filter(|l| !l.is_empty()) {
+            Some(v) => {
+                got.insert(var, v.to_string());
+            }
+            None => {
+                return Err(Failure::new(
+                    format!("{flag} was given, but stdin has no line for {var}"),
+                    "give one value per line, in this order: Honeycomb key, Rollbar token, AWS key id, AWS secret (only those whose flags you pass)",
+                ))
+            }
+        }
+    }
+    Ok(got)
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Wizard<'_> {
+    /// Without a terminal, every missing key is named at once, before anything is checked.
+    fn all_present(&self, chosen: &[Integration]) -> Result<(), Failure> {
+        let mut wanted: Vec<&Wanted> = Vec::new();
+        if chosen.contains(&Integration::Honeycomb) {
+            wanted.push(&HONEYCOMB);
+        }
+        if chosen.contains(&Integration::Rollbar) {
+            wanted.push(&ROLLBAR);
+        }
+        let missing: Vec<&Wanted> = wanted
+            .into_iter()
+            .filter(|w| {
+                !self.stdin.contains_key(w.var)
+                    && env_var(w.var).is_none()
+                    && self.store.get(w.var).is_none()
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let vars: Vec<&str> = missing.iter().map(|w| w.var).collect();
+        Err(Failure::new(
+            format!(
+                "{} not set, and init cannot ask (no terminal, or --non-interactive)",
+                if vars.len() == 1 {
+                    format!("{} is", vars[0])
+                } else {
+                    format!("{} are", vars.join(" and "))
+                }
+            ),
+            format!(
+                "set {} in the environment (or pipe {} with {}), then run `o11y init` again; nothing was stored or changed",
+                vars.join(" and "),
+                if vars.len() == 1 { "it" } else { "them" },
+                missing.iter().map(|w| w.flag).collect::<Vec<_>>().join(" ")
+            ),
+        ))
+    }
+
+    /// Runs a check with a spinner.
+    fn check<F: std::future::Future<Output = Verdict>>(&self, what: &str, f: F) -> Verdict {
+        let _spin = self.out.spinner(&format!("Checking the {what}…"));
+        self.rt.block_on(f)
+    }
+
+    /// The value of one secret: the first of stdin, environment and store that its service
+    /// accepts, else asked for (three tries).
+    fn obtain(
+        &mut self,
+        w: &Wanted,
+        check: &dyn Fn(&Self, &str) -> Verdict,
+    ) -> Result<(String, Source), Failure> {
+        let kind = self.store.kind();
+        let given = self
+            .stdin
+            .get(w.var)
+            .map(|v| (v.clone(), Source::Stdin))
+            .or_else(|| env_var(w.var).map(|v| (v, Source::Env)))
+            .or_else(|| self.store.get(w.var).map(|v| (v, Source::Store)));
+        if let Some((value, source)) = given {
+            self.out.debug(&format!(
+                "{}: {} ({})",
+                w.var,
+                source.describe(kind),
+                mask(&value)
+            ));
+            match self.verdict(w, &value, source, check)? {
+                true => return Ok((value, source)),
+                false if !self.interactive => unreachable!("verdict errs without a terminal"),
+                false => {}
+            }
+        }
+        for attempt in 1..=TRIES {
+            let value = self
+                .out
+                .ask_secret(&format!("{} ({}; hidden as you type)", w.what, w.find))?;
+            if value.is_empty() {
+                self.out
+                    .warn("Nothing was typed. Paste the key, then press enter.");
+                continue;
+            }
+            if self.verdict(w, &value, Source::Prompt, check)? {
+                return Ok((value, Source::Prompt));
+            }
+            if attempt < TRIES {
+                self.out.say(&format!(
+                    "  Try again ({} of {TRIES} tries left).",
+                    TRIES - attempt
+                ));
+            }
+        }
+        Err(Failure::new(
+            format!(
+                "no {} was accepted after {TRIES} tries; nothing was stored",
+                w.what
+            ),
+            format!(
+                "get it from {}, then run `o11y init` again (or set {} and run it)",
+                w.find, w.var
+            ),
+        ))
+    }
+
+    /// Checks a value; true when it may be stored. Without a terminal, a rejected or
+    /// uncheckable value is an error naming the variable.
+    fn verdict(
+        &self,
+        w: &Wanted,
+        value: &str,
+        source: Source,
+        check: &dyn Fn(&Self, &str) -> Verdict,
+    ) -> Result<bool, Failure> {
+        if self.a.no_verify {
+            self.out.warn(&format!(
+                "{} ({}, {}) not checked (--no-verify).",
+                w.var,
+                source.describe(self.store.kind()),
+                mask(value)
+            ));
+            return Ok(true);
+        }
+        let origin = format!(
+            "{} ({}, {})",
+            w.var,
+            source.describe(self.store.kind()),
+            mask(value)
+        );
+        match check(self, value) {
+            Verdict::Good(lines, settings) => {
+                for (n, l) in lines.iter().enumerate() {
+                    if n == 0 {
+                        self.out.success(l);
+                    } else {
+                        self.out.say(&format!("  {l}"));
+                    }
+                }
+                let _ = settings;
+                Ok(true)
+            }
+            Verdict::Wrong(why, fix) => {
+                if !self.interactive {
+                    return Err(Failure::new(
+                        format!("{origin}: {why}; nothing was stored or changed"),
+                        format!(
+                            "{fix}; set {} to the right value and run `o11y init` again",
+                            w.var
+                        ),
+                    ));
+                }
+                self.out
+                    .failure(&Failure::new(format!("{origin}: {why}"), fix));
+                Ok(false)
+            }
+            Verdict::Unsure(why, fix) => {
+                if !self.interactive {
+                    return Err(Failure::new(
+                        format!(
+                            "{origin} could not be checked: {why}; nothing was stored or changed"
+                        ),
+                        format!("{fix}; or run with --no-verify to store it unchecked"),
+                    ));
+                }
+                self.out
+                    .warn(&format!("{origin} could not be checked: {why}"));
+                self.out.say(&format!("  {fix}"));
+                self.out.ask_yes_no("Keep it without checking?", false)
+            }
+        }
+    }
+
+    fn keep(&mut self, var: &str, value: String) {
+        self.values.retain(|(k, _)| k != var);
+        self.values.push((var.to_string(), value));
+    }
+
+    fn honeycomb(&mut self) -> Result<(), Failure> {
+        let eu_endpoint = std::cell::RefCell::new(None::<String>);
+        let check = |w: &Self, key: &str| -> Verdict {
+            let api = w.honeycomb_api.clone();
+            let v = w.check(
+                "Honeycomb key",
+                honeycomb_verdict(&w.http, api.clone(), key.to_string()),
+            );
+            if let Verdict::Good(_, s) = &v {
+                *eu_endpoint.borrow_mut() = s.first().map(|(_, v)| v.clone());
+            }
+            v
+        };
+        let (key, _) = self.obtain(&HONEYCOMB, &check)?;
+        self.keep(HONEYCOMB.var, key);
+        if let Some(eu) = eu_endpoint.into_inner() {
+            self.keep("OTEL_EXPORTER_OTLP_ENDPOINT", eu);
+        }
+        Ok(())
+    }
+
+    fn rollbar(&mut self) -> Result<(), Failure> {
+        let check = |w: &Self, token: &str| -> Verdict {
+            w.check(
+                "Rollbar token",
+                rollbar_verdict(w.http.clone(), w.rollbar_api.clone(), token.to_string()),
+            )
+        };
+        let (token, _) = self.obtain(&ROLLBAR, &check)?;
+        self.keep(ROLLBAR.var, token);
+        Ok(())
+    }
+
+    /// Region and credentials; the SDK configuration the smoke test then uses.
+    fn aws(&mut self) -> Result<aws_config::SdkConfig, Failure> {
+        let chain = self.rt.block_on(aws::config(self.timeout));
+        // Region: environment, store, profile, prompt.
+        let region = env_var("AWS_DEFAULT_REGION")
+            .map(|r| (r, Source::Env))
+            .or_else(|| env_var("AWS_REGION").map(|r| (r, Source::Env)))
+            .or_else(|| {
+                self.store
+                    .get("AWS_DEFAULT_REGION")
+                    .map(|r| (r, Source::Store))
+            })
+            .or_else(|| chain.region().map(|r| (r.to_string(), Source::Chain)));
+        let region = match region {
+            Some((r, s)) if aws::valid_region(&r) => (r, s),
+            Some((r, s)) if !self.interactive => {
+                return Err(Failure::new(
+                    format!("the AWS region `{r}` ({}) is not a region name", s.describe(self.store.kind())),
+                    "set AWS_DEFAULT_REGION to one like us-east-1, then run `o11y init` again",
+                ))
+            }
+            None if !self.interactive => {
+                return Err(Failure::new(
+                    "no AWS region: AWS_DEFAULT_REGION is not set, and init cannot ask (no terminal)",
+                    "set AWS_DEFAULT_REGION (e.g. us-east-1, the bootcamp's region), then run `o11y init` again",
+                ))
+            }
+            _ => {
+                let mut r = String::new();
+                for _ in 0..TRIES {
+                    r = self.out.ask_text("AWS region", "us-east-1")?;
+                    if aws::valid_region(&r) {
+                        break;
+                    }
+                    self.out
+                        .warn(&format!("`{r}` is not a region name; they look like us-east-1 or eu-west-2."));
+                }
+                if !aws::valid_region(&r) {
+                    return Err(Failure::new(
+                        "no AWS region was given",
+                        "run `o11y init` again with AWS_DEFAULT_REGION set (e.g. us-east-1)",
+                    ));
+                }
+                (r, Source::Prompt)
+            }
+        };
+        self.keep("AWS_DEFAULT_REGION", region.0.clone());
+
+        // Credentials: stdin, environment, store, the SDK's chain (profile, SSO), prompt.
+        let pair = |id: Option<String>, secret: Option<String>| id.zip(secret);
+        let given = pair(
+            self.stdin.get(AWS_ID.var).cloned(),
+            self.stdin.get(AWS_SECRET.var).cloned(),
+        )
+        .map(|k| (k, Source::Stdin))
+        .or_else(|| pair(env_var(AWS_ID.var), env_var(AWS_SECRET.var)).map(|k| (k, Source::Env)))
+        .or_else(|| {
+            pair(self.store.get(AWS_ID.var), self.store.get(AWS_SECRET.var))
+                .map(|k| (k, Source::Store))
+        });
+        let kind = self.store.kind();
+        let check = |w: &Self, keys: Option<&Keys>| -> (Verdict, aws_config::SdkConfig) {
+            let _spin = w.out.spinner("Checking the AWS keys…");
+            w.rt.block_on(async {
+                let cfg = aws::config_with(w.timeout, keys, Some(&region.0)).await;
+                (aws_verdict(&cfg).await, cfg)
+            })
+        };
+        let mut tried = 0;
+        let mut current: Option<(Keys, Source)> =
+            given.map(|((id, secret), s)| (Keys { id, secret }, s));
+        if current.is_none() {
+            // The SDK's own chain: a profile or SSO. Those keys stay where they are.
+            let has = self.rt.block_on(async {
+                use aws_credential_types::provider::ProvideCredentials;
+                match chain.credentials_provider() {
+                    Some(p) => p.provide_credentials().await.is_ok(),
+                    None => false,
+                }
+            });
+            if has {
+                let (v, cfg) = check(self, None);
+                if self.aws_ok(&v, Source::Chain, None)? {
+                    self.out.warn("The containers of docker compose do not see AWS profiles: they read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.");
+                    self.out.say("  Export those two (e.g. `eval \"$(aws configure export-credentials --format env)\"`) before `docker compose up`.");
+                    return Ok(cfg);
+                }
+            }
+        }
+        loop {
+            let (keys, source) = match current.take() {
+                Some(k) => k,
+                None => {
+                    if !self.interactive {
+                        return Err(Failure::new(
+                            "no AWS keys: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set, no profile has any, and init cannot ask (no terminal)",
+                            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or pipe them with --aws-keys-stdin), then run `o11y init` again; nothing was stored or changed",
+                        ));
+                    }
+                    if tried >= TRIES {
+                        return Err(Failure::new(
+                            format!(
+                                "no AWS keys were accepted after {TRIES} tries; nothing was stored"
+                            ),
+                            format!(
+                                "make a new access key ({}), then run `o11y init` again",
+                                AWS_ID.find
+                            ),
+                        ));
+                    }
+                    tried += 1;
+                    let id = self.out.ask_secret(&format!(
+                        "{} ({}; hidden as you type)",
+                        AWS_ID.what, AWS_ID.find
+                    ))?;
+                    let secret = self.out.ask_secret(&format!(
+                        "{} ({}; hidden as you type)",
+                        AWS_SECRET.what, AWS_SECRET.find
+                    ))?;
+                    if id.is_empty() || secret.is_empty() {
+                        self.out.warn("Both the key ID and the secret are needed.");
+                        continue;
+                    }
+                    (Keys { id, secret }, Source::Prompt)
+                }
+            };
+            self.out.debug(&format!(
+                "AWS keys: {} (key ID {}, secret {})",
+                source.describe(kind),
+                mask(&keys.id),
+                mask(&keys.secret)
+            ));
+            let cfg = if self.a.no_verify {
+                self.out.warn(&format!(
+                    "AWS keys ({}, key ID {}) not checked (--no-verify).",
+                    source.describe(kind),
+                    mask(&keys.id)
+                ));
+                self.rt
+                    .block_on(aws::config_with(self.timeout, Some(&keys), Some(&region.0)))
+            } else {
+                let (v, cfg) = check(self, Some(&keys));
+                if !self.aws_ok(&v, source, Some(&keys))? {
+                    continue;
+                }
+                cfg
+            };
+            self.keep(AWS_ID.var, keys.id);
+            self.keep(AWS_SECRET.var, keys.secret);
+            return Ok(cfg);
+        }
+    }
+
+    fn aws_ok(&self, v: &Verdict, source: Source, keys: Option<&Keys>) -> Result<bool, Failure> {
+        let origin = format!(
+            "AWS keys ({}{})",
+            source.describe(self.store.kind()),
+            keys.map(|k| format!(", key ID {}", mask(&k.id)))
+                .unwrap_or_default()
+        );
+        match v {
+            Verdict::Good(lines, _) => {
+                for l in lines {
+                    self.out.success(l);
+                }
+                Ok(true)
+            }
+            Verdict::Wrong(why, fix) | Verdict::Unsure(why, fix) if !self.interactive => {
+                Err(Failure::new(
+                    format!("{origin}: {why}; nothing was stored or changed"),
+                    format!("{fix}; then run `o11y init` again"),
+                ))
+            }
+            Verdict::Wrong(why, fix) => {
+                self.out
+                    .failure(&Failure::new(format!("{origin}: {why}"), fix.clone()));
+                Ok(false)
+            }
+            Verdict::Unsure(why, fix) => {
+                self.out
+                    .warn(&format!("{origin} could not be checked: {why}"));
+                self.out.say(&format!("  {fix}"));
+                self.out.ask_yes_no("Keep them without checking?", false)
+            }
+        }
+    }
+
+    fn store_values(&mut self, p: &Project) -> Result<(), Failure> {
+        let kind = self.store.kind();
+        self.out.say(&format!(
+            "{} Storing {} in {}:",
+            self.out.bold("5."),
+            names(&self.values),
+            store_name(kind)
+        ));
+        self.out.debug(&format!("store: {kind:?}"));
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        if kind != StoreKind::Print {
+            // Real keys and local mode's dummy ones do not mix: leave local mode.
+            let w = dotenv::write_block(&p.root, &[])
+                .map_err(|e| Failure::new(e.to_string(), e.hint()))?;
+            if w.changed {
+                self.out
+                    .say("  left local mode: o11y's local block is out of .env");
+            }
+        }
+        let done = self
+            .store
+            .put(&self.values)
+            .map_err(|e| Failure::new(format!("storing the keys failed: {e}"), e.hint()))?;
+        for line in done {
+            if kind == StoreKind::Print {
+                self.out.data(&line);
+            } else {
+                self.out.say(&format!("  {line}"));
+            }
+        }
+        if kind == StoreKind::Print {
+            if self.a.reveal {
+                for (k, v) in &self.values {
+                    self.out.data(&format!("export {k}={}", shell_quote(v)));
+                }
+            } else {
+                self.out.say("  Nothing was stored. To see the values: `o11y init --store print --reveal` (prints them on stdout; for `eval \"$(...)\"`).");
+            }
+        }
+        Ok(())
+    }
+
+    /// Provisions and sends a test signal to each service, with the keys just given.
+    fn smoke(
+        &self,
+        g: &Global,
+        chosen: &[Integration],
+        aws_cfg: Option<aws_config::SdkConfig>,
+    ) -> Result<u8, Failure> {
+        self.out.say(&format!(
+            "{} Sending a test signal to each service (and creating the X-Ray group, sampling rule and log group when missing):",
+            self.out.bold("7.")
+        ));
+        let args = DoctorArgs {
+            json: false,
+            fix: false,
+            strict: false,
+            timeout: self.a.timeout,
+            only: None,
+            honeycomb_api: Some(self.honeycomb_api.clone()),
+            rollbar_api: Some(self.rollbar_api.clone()),
+            backend_url: String::new(),
+        };
+        let mut ctx = super::doctor::context(g, &args)?;
+        ctx.enabled = chosen.to_vec();
+        for (k, v) in &self.values {
+            ctx.vars.insert(k.clone(), (v.clone(), "from init"));
+        }
+        if let Some(cfg) = aws_cfg {
+            let _ = ctx.aws.set(cfg);
+        }
+        let ctx = Arc::new(ctx);
+        let results = {
+            let _spin = self.out.spinner("Sending test signals…");
+            self.rt.block_on(super::smoke::run_steps(
+                ctx,
+                chosen,
+                true,
+                Duration::from_secs_f64(self.a.timeout.max(1.0) * 2.0),
+            ))
+        };
+        for line in self.out.smoke_lines(&results) {
+            self.out.data(&line);
+        }
+        let failed = results
+            .iter()
+            .filter(|r| r.status == super::smoke::SmokeStatus::Failed)
+            .count();
+        if failed > 0 {
+            self.out.warn(&format!(
+                "{failed} service(s) did not take the test signal (see above); the keys are stored and the files changed. Fix what is named, then run `o11y smoke`."
+            ));
+            return Ok(EXIT_ERROR);
+        }
+        Ok(EXIT_OK)
+    }
+}
+
+/// A value as a shell `export` line holds it.
+fn shell_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "'\\''"))
+}
+
+async fn honeycomb_verdict(http: &reqwest::Client, api: String, key: String) -> Verdict {
+    match honeycomb::check_key(http, &api, &key).await {
+        Ok(info) if info.key_type == "configuration" => Verdict::Wrong(
+            format!("{}: a configuration key cannot send traces", info.describe()),
+            "create an ingest key (Honeycomb → Environment settings → API keys → Create Ingest API key)".into(),
+        ),
+        Ok(info) => {
+            let mut lines = vec![format!("Honeycomb key OK: {}", info.describe())];
+            let mut settings = Vec::new();
+            if info.api.trim_end_matches('/') != api.trim_end_matches('/') {
+                lines.push(format!(
+                    "This is a Honeycomb EU key: using {} (OTEL_EXPORTER_OTLP_ENDPOINT is stored with it).",
+                    host_of(&info.api)
+                ));
+                settings.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), info.api.clone()));
+            }
+            if info.classic() {
+                lines.push("A classic key needs a dataset: add `x-honeycomb-dataset=backend-flask` to OTEL_EXPORTER_OTLP_HEADERS in docker-compose.yml (o11y smoke adds it by itself).".into());
+            }
+            Verdict::Good(lines, settings)
+        }
+        Err(Fault::Unauthorized) => Verdict::Wrong(
+            "Honeycomb does not know this key".into(),
+            "copy the key again (Honeycomb → Environment settings → API keys); a key is about 22 or 32 characters, with no spaces".into(),
+        ),
+        Err(f) => Verdict::Unsure(
+            f.line("Honeycomb", &host_of(&api)),
+            f.hint(honeycomb::KEY_VAR, honeycomb::API_VAR),
+        ),
+    }
+}
+
+async fn rollbar_verdict(http: reqwest::Client, api: String, token: String) -> Verdict {
+    match rollbar::check_token(&http, &api, &token).await {
+        Ok(()) => Verdict::Good(
+            vec!["Rollbar token OK: it can post server items".into()],
+            Vec::new(),
+        ),
+        Err(Fault::Forbidden) => Verdict::Wrong(
+            "Rollbar says this token cannot post server items".into(),
+            "use the post_server_item token (Rollbar → Project settings → Project access tokens)".into(),
+        ),
+        Err(Fault::Unauthorized) => Verdict::Wrong(
+            "Rollbar does not know this token".into(),
+            "copy the post_server_item token again (Rollbar → Project settings → Project access tokens)".into(),
+        ),
+        Err(f) => Verdict::Unsure(
+            f.line("Rollbar", &host_of(&api)),
+            f.hint(rollbar::TOKEN_VAR, rollbar::API_VAR),
+        ),
+    }
+}
+
+async fn aws_verdict(cfg: &aws_config::SdkConfig) -> Verdict {
+    match aws::identity(cfg).await {
+        Ok(id) => Verdict::Good(vec![format!("AWS: {}", id.describe())], Vec::new()),
+        Err(f @ (Fault::Unauthorized | Fault::Forbidden)) => Verdict::Wrong(
+            match f {
+                Fault::Unauthorized => {
+                    "AWS does not accept these keys (wrong, deleted or mistyped)".into()
+                }
+                _ => "AWS refused the identity check for these keys".into(),
+            },
+            "make a new access key (AWS console → IAM → Users → your user → Security credentials)"
+                .into(),
+        ),
+        Err(f) => Verdict::Unsure(f.line("AWS STS", "sts"), aws::hint(&f)),
+    }
+}
+
+/// `init --local`: no keys; local mode's block in .env, then the files.
+fn local(
+    p: &Project,
+    plan: &crate::patch::plan::Plan,
+    a: &InitArgs,
+    out: &Printer,
+) -> Result<u8, Failure> {
+    if a.dry_run {
+        out.say("Dry run: would point the backend at `o11y listen` (local mode in .env) and make these changes:");
+        out.diff(plan);
+        out.summary(plan);
+        out.success("Dry run done: nothing was stored or changed.");
+        return Ok(EXIT_OK);
+    }
+    out.say(&format!("{} Changes to your files:", out.bold("4.")));
+    super::apply::execute(p, plan, a.yes, false, out)?;
+    super::apply::local_mode(p, out)?;
+    Ok(EXIT_OK)
+}
+
+fn next_steps(ws: &Workspace, kind: StoreKind, out: &Printer) {
+    out.say("");
+    out.success("o11y init is done.");
+    if kind == StoreKind::Gitpod {
+        out.say("The keys are in .env for this workspace and in your Gitpod variables for the next ones; in a terminal opened before now, run `eval \"$(gp env -e)\"` to have them there too.");
+    }
+    if kind == StoreKind::Codespaces {
+        out.say("The keys are in .env for this codespace and in your Codespaces secrets for the next ones (or after a restart).");
+    }
+    if matches!(ws, Workspace::Local) && kind == StoreKind::Print {
+        out.say("Export the lines above in the terminal where you run docker compose.");
+    }
+    out.say("Next: `docker compose up`, open /api/activities/home a few times, and see the traces arrive. `o11y doctor` checks everything at any time.");
+}
