@@ -11,7 +11,7 @@ use crate::integrations::Integration;
     name = "o11y",
     version,
     about = "Wire Honeycomb, AWS X-Ray, CloudWatch Logs and Rollbar into the Cruddur Flask backend, and prove they work",
-    after_help = "Exit codes: 0 done (or nothing to do), 1 changes pending (`plan`), 2 error.\nStart with `o11y plan` in your project folder."
+    after_help = "Exit codes: 0 done (or nothing to do), 1 changes pending (`plan`), 2 error.\nStart with `o11y init` in your project folder (or `o11y plan` to see the changes first)."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -809,7 +809,7 @@ fn expect(s: &mut expectrl::session::OsSession, text: &str, seen: &mut String) {
 fn question(s: &mut expectrl::session::OsSession, text: &str, seen: &mut String) {
     expect(s, text, seen);
     if text.contains("key") || text.contains("token") {
-        expect(s, "hidden as you type): ", seen);
+        expect(s, "(input hidden): ", seen);
     }
     std::thread::sleep(Duration::from_millis(400));
 }
@@ -910,4 +910,64 @@ fn the_wizard_asks_for_aws_keys_and_region_when_nothing_has_them() {
     assert_eq!(env["AWS_ACCESS_KEY_ID"], "typed-key-id");
     assert_eq!(env["AWS_SECRET_ACCESS_KEY"], "typed-secret-value");
     assert!(!env.contains_key("HONEYCOMB_API_KEY"), "{env:?}");
+}
+
+#[test]
+fn a_failing_store_is_named_without_the_value_and_bad_flags_are_refused() {
+    let fake = fake("none");
+    let aws = shared_aws();
+    let tools = Tools::new();
+    // A `gp` that fails, and repeats its argument (the value) in its error, as CLIs do.
+    let gp = tools.dir.path().join("gp");
+    fs::write(
+        &gp,
+        "#!/bin/sh\nif [ $# -eq 1 ]; then exit 0; fi\necho \"gp: cannot set $2: not logged in\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    let dir = project("template");
+    let before = tree(dir.path());
+    let env = with(
+        good_env(fake.port, aws),
+        &[("GITPOD_WORKSPACE_ID", "ws-1"), ("PATH", &tools.path())],
+    );
+    let o = init(dir.path(), &["--yes", "--only", "honeycomb"], &env, None);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let err = stderr(&o);
+    assert!(err.contains("storing the keys failed: `gp env HONEYCOMB_API_KEY=****0001` failed: exit 1: gp: cannot set HONEYCOMB_API_KEY=****0001: not logged in"), "{err}");
+    assert!(err.contains("--store dotenv"), "{err}");
+    assert!(!err.contains(HC_KEY), "{err}");
+    assert_eq!(tree(dir.path()), before);
+
+    for (args, said) in [
+        (vec!["--reveal"], "--reveal only goes with --store print"),
+        (vec!["--store", "vault"], "invalid value 'vault'"),
+        (vec!["--only", "datadog"], "invalid value 'datadog'"),
+    ] {
+        let o = init(dir.path(), &args, &[], None);
+        assert_eq!(code(&o), 2, "{args:?}: {}", show(&o));
+        assert!(stderr(&o).contains(said), "{args:?}: {}", show(&o));
+    }
+    assert_eq!(tree(dir.path()), before);
+}
+
+#[test]
+fn gitpod_without_gp_says_so_and_keeps_the_keys_in_dotenv() {
+    if have("gp") {
+        return;
+    }
+    let fake = fake("none");
+    let aws = shared_aws();
+    let dir = project("template");
+    let env = with(good_env(fake.port, aws), &[("GITPOD_WORKSPACE_ID", "ws-1")]);
+    let o = init(
+        dir.path(),
+        &["--yes", "--no-smoke", "--only", "rollbar"],
+        &env,
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = stderr(&o);
+    assert!(err.contains("`gp` not found"), "{err}");
+    assert!(err.contains("keys go to .env only"), "{err}");
+    assert_eq!(dotenv(dir.path())["ROLLBAR_ACCESS_TOKEN"], RB_TOKEN);
 }

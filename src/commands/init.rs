@@ -121,6 +121,17 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         p.backend_dir
     ));
     let interactive = !a.non_interactive && ui::interactive();
+    let rt = super::runtime()?;
+    if interactive {
+        // Ctrl-C at a hidden prompt would leave the terminal without echo: put it right first.
+        rt.spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                ui::restore_terminal();
+                eprintln!("\nStopped (Ctrl-C). What was already stored or changed was said above; `o11y init` again picks up from there.");
+                std::process::exit(130);
+            }
+        });
+    }
     if !interactive && !a.non_interactive {
         out.debug("stdin or stderr is not a terminal: nothing will be asked");
     }
@@ -209,7 +220,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         interactive,
         store: secrets::open(kind, &p.root, &ws),
         stdin,
-        rt: super::runtime()?,
+        rt,
         http,
         timeout,
         honeycomb_api: endpoints(
@@ -400,6 +411,13 @@ impl Wizard<'_> {
         ))
     }
 
+    /// Asks for one secret: where to find it, then a hidden prompt.
+    fn ask(&self, w: &Wanted) -> Result<String, Failure> {
+        self.out
+            .say(&format!("  {} {}", self.out.dim("get it from:"), w.find));
+        self.out.ask_secret(&format!("{} (input hidden)", w.what))
+    }
+
     /// Runs a check with a spinner.
     fn check<F: std::future::Future<Output = Verdict>>(&self, what: &str, f: F) -> Verdict {
         let _spin = self.out.spinner(&format!("Checking the {what}…"));
@@ -427,16 +445,12 @@ impl Wizard<'_> {
                 source.describe(kind),
                 mask(&value)
             ));
-            match self.verdict(w, &value, source, check)? {
-                true => return Ok((value, source)),
-                false if !self.interactive => unreachable!("verdict errs without a terminal"),
-                false => {}
+            if self.verdict(w, &value, source, check)? {
+                return Ok((value, source));
             }
         }
         for attempt in 1..=TRIES {
-            let value = self
-                .out
-                .ask_secret(&format!("{} ({}; hidden as you type)", w.what, w.find))?;
+            let value = self.ask(w)?;
             if value.is_empty() {
                 self.out
                     .warn("Nothing was typed. Paste the key, then press enter.");
@@ -510,8 +524,7 @@ impl Wizard<'_> {
                         ),
                     ));
                 }
-                self.out
-                    .failure(&Failure::new(format!("{origin}: {why}"), fix));
+                self.out.problem(&format!("{origin}: {why}"), &fix);
                 Ok(false)
             }
             Verdict::Unsure(why, fix) => {
@@ -680,14 +693,8 @@ impl Wizard<'_> {
                         ));
                     }
                     tried += 1;
-                    let id = self.out.ask_secret(&format!(
-                        "{} ({}; hidden as you type)",
-                        AWS_ID.what, AWS_ID.find
-                    ))?;
-                    let secret = self.out.ask_secret(&format!(
-                        "{} ({}; hidden as you type)",
-                        AWS_SECRET.what, AWS_SECRET.find
-                    ))?;
+                    let id = self.ask(&AWS_ID)?;
+                    let secret = self.ask(&AWS_SECRET)?;
                     if id.is_empty() || secret.is_empty() {
                         self.out.warn("Both the key ID and the secret are needed.");
                         continue;
@@ -743,8 +750,7 @@ impl Wizard<'_> {
                 ))
             }
             Verdict::Wrong(why, fix) => {
-                self.out
-                    .failure(&Failure::new(format!("{origin}: {why}"), fix.clone()));
+                self.out.problem(&format!("{origin}: {why}"), fix);
                 Ok(false)
             }
             Verdict::Unsure(why, fix) => {
@@ -884,7 +890,7 @@ async fn honeycomb_verdict(http: &reqwest::Client, api: String, key: String) -> 
         }
         Err(Fault::Unauthorized) => Verdict::Wrong(
             "Honeycomb does not know this key".into(),
-            "copy the key again (Honeycomb → Environment settings → API keys); a key is about 22 or 32 characters, with no spaces".into(),
+            "copy the key again (Honeycomb → Environment settings → API keys); paste it whole, with no spaces".into(),
         ),
         Err(f) => Verdict::Unsure(
             f.line("Honeycomb", &host_of(&api)),

@@ -719,11 +719,11 @@ fn aws_credentials(c: Arc<Ctx>) -> CheckFuture {
         match (region, creds) {
             (None, _) => Outcome::fail(
                 "no AWS region: neither AWS_DEFAULT_REGION nor AWS_REGION nor a profile sets one",
-                "run `export AWS_DEFAULT_REGION=us-east-1` (your region), or put it in .env",
+                "run `o11y init` (it asks for the region), or `export AWS_DEFAULT_REGION=us-east-1` (your region)",
             ),
             (_, None) => Outcome::fail(
                 "no AWS credentials in the environment, a profile or SSO",
-                "run `aws configure`, or `export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...`",
+                "run `o11y init` (it asks for the keys, checks them and stores them), or `export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...`",
             ),
             (Some(r), Some(k)) => Outcome::ok(format!(
                 "region {r}, access key ending in {}",

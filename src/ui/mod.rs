@@ -18,7 +18,21 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Puts the terminal back as a prompt may have left it: cursor shown, typed text echoed.
+pub fn restore_terminal() {
+    let _ = console::Term::stderr().show_cursor();
+    if let Ok(tty) = std::fs::File::open("/dev/tty") {
+        let _ = std::process::Command::new("stty")
+            .arg("echo")
+            .arg("icanon")
+            .stdin(tty)
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
 fn cancelled(e: dialoguer::Error) -> Failure {
+    restore_terminal();
     let dialoguer::Error::IO(e) = e;
     Failure::new(
         format!("stopped at a question ({e})"),
@@ -112,6 +126,12 @@ impl Printer {
 
     pub fn warn(&self, s: &str) {
         self.say(&format!("{} {s}", self.yellow("!")));
+    }
+
+    /// Something went wrong that the person can put right now, and how.
+    pub fn problem(&self, what: &str, fix: &str) {
+        self.say(&format!("{} {what}", self.red("✖")));
+        self.say(&format!("  {} {fix}", self.bold("fix:")));
     }
 
     pub fn failure(&self, f: &Failure) {
