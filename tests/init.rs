@@ -114,7 +114,7 @@ fn without_a_terminal_missing_keys_are_named_and_nothing_changes() {
     assert_eq!(code(&o), 2, "{}", show(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("HONEYCOMB_API_KEY and ROLLBAR_ACCESS_TOKEN are not set"),
+        err.contains("HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"),
         "{err}"
     );
     assert!(err.contains("--honeycomb-key-stdin"), "{err}");

@@ -381,33 +381,59 @@ impl Wizard<'_> {
         if chosen.contains(&Integration::Rollbar) {
             wanted.push(&ROLLBAR);
         }
-        let missing: Vec<&Wanted> = wanted
-            .into_iter()
-            .filter(|w| {
-                !self.stdin.contains_key(w.var)
-                    && env_var(w.var).is_none()
-                    && self.store.get(w.var).is_none()
-            })
+        let have = |var: &str| {
+            self.stdin.contains_key(var) || env_var(var).is_some() || self.store.get(var).is_some()
+        };
+        let mut vars: Vec<&str> = wanted
+            .iter()
+            .filter(|w| !have(w.var))
+            .map(|w| w.var)
             .collect();
-        if missing.is_empty() {
+        let mut flags: Vec<&str> = wanted
+            .iter()
+            .filter(|w| !have(w.var))
+            .map(|w| w.flag)
+            .collect();
+        if chosen.iter().any(|i| i.uses_aws()) {
+            let chain = self.rt.block_on(aws::config(self.timeout));
+            if !have("AWS_DEFAULT_REGION") && !have("AWS_REGION") && chain.region().is_none() {
+                vars.push("AWS_DEFAULT_REGION");
+            }
+            if !(have(AWS_ID.var) && have(AWS_SECRET.var)) {
+                let profile = self.rt.block_on(async {
+                    use aws_credential_types::provider::ProvideCredentials;
+                    match chain.credentials_provider() {
+                        Some(p) => p.provide_credentials().await.is_ok(),
+                        None => false,
+                    }
+                });
+                if !profile {
+                    vars.extend([AWS_ID.var, AWS_SECRET.var]);
+                    flags.push(AWS_ID.flag);
+                }
+            }
+        }
+        if vars.is_empty() {
             return Ok(());
         }
-        let vars: Vec<&str> = missing.iter().map(|w| w.var).collect();
+        let list = match vars.as_slice() {
+            [one] => one.to_string(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+            [] => String::new(),
+        };
         Err(Failure::new(
             format!(
-                "{} not set, and init cannot ask (no terminal, or --non-interactive)",
-                if vars.len() == 1 {
-                    format!("{} is", vars[0])
-                } else {
-                    format!("{} are", vars.join(" and "))
-                }
+                "{list} {} not set, and init cannot ask (no terminal, or --non-interactive)",
+                if vars.len() == 1 { "is" } else { "are" },
             ),
-            format!(
-                "set {} in the environment (or pipe {} with {}), then run `o11y init` again; nothing was stored or changed",
-                vars.join(" and "),
-                if vars.len() == 1 { "it" } else { "them" },
-                missing.iter().map(|w| w.flag).collect::<Vec<_>>().join(" ")
-            ),
+            if flags.is_empty() {
+                format!("set {list} in the environment, then run `o11y init` again; nothing was stored or changed")
+            } else {
+                format!(
+                    "set {list} in the environment (or pipe the keys with {}), then run `o11y init` again; nothing was stored or changed",
+                    flags.join(" ")
+                )
+            },
         ))
     }
 
