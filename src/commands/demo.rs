@@ -278,7 +278,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
                 if real_app { "the patched backend sent" } else { "o11y sent a test signal of" },
                 tally.line()
             ));
-            out.say("Next, in your own project: `o11y plan`, then `o11y apply`. No accounts yet? `o11y apply --local` and `o11y listen`.");
+            out.say("Next, in your own project: `o11y init` (it asks for your keys, checks them and wires everything in). No accounts yet? `o11y init --local` and `o11y listen`.");
             Ok::<u8, Failure>(EXIT_OK)
         } else {
             Err(Failure {

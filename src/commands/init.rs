@@ -809,10 +809,11 @@ impl Wizard<'_> {
                     .say("  left local mode: o11y's local block is out of .env");
             }
         }
-        let done = self
-            .store
-            .put(&self.values)
-            .map_err(|e| Failure::new(format!("storing the keys failed: {e}"), e.hint()))?;
+        let done = {
+            let _spin = self.out.spinner("Storing the keys…");
+            self.store.put(&self.values)
+        }
+        .map_err(|e| Failure::new(format!("storing the keys failed: {e}"), e.hint()))?;
         for line in done {
             if kind == StoreKind::Print {
                 self.out.data(&line);
