@@ -40,6 +40,21 @@ pub struct Global {
     pub color: ColorChoice,
 }
 
+/// A number of seconds o11y can wait: more than 0, at most a day.
+fn seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds (e.g. 5 or 2.5)"))?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "`{s}` seconds is out of range: give more than 0 and at most 86400"
+        ))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -125,7 +140,7 @@ pub struct InitArgs {
     #[arg(long)]
     pub no_smoke: bool,
     /// Seconds each service may take to answer.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
     pub timeout: f64,
     /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
     #[arg(long, value_name = "URL")]
@@ -203,7 +218,7 @@ pub struct ListenArgs {
     #[arg(long)]
     pub json: bool,
     /// Stop after this many seconds.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub timeout: Option<f64>,
     /// Stop after this many arrivals (traces, segments, log events, Rollbar items).
     #[arg(long, value_name = "N")]
@@ -219,7 +234,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub smoke_only: bool,
     /// Give up waiting for the signals after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 45.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 45.0, value_parser = seconds)]
     pub timeout: f64,
     /// Keep the scratch project (its path is printed) instead of deleting it.
     #[arg(long)]
@@ -240,7 +255,7 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub strict: bool,
     /// Seconds each check may take.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = seconds)]
     pub timeout: f64,
     /// Only checks whose id starts with one of these (comma-separated: secrets,honeycomb.key).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -268,7 +283,7 @@ pub struct SmokeArgs {
     #[arg(long)]
     pub no_verify: bool,
     /// Seconds to wait for each service (and to read a signal back).
-    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 20.0, value_parser = seconds)]
     pub timeout: f64,
     /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
     #[arg(long, value_name = "URL")]

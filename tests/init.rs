@@ -590,7 +590,7 @@ fn print_shows_masked_lines_and_reveals_only_when_asked() {
     let o = init(dir.path(), &args, &good_env(fake.port, aws), None);
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert!(
-        stdout(&o).contains("export HONEYCOMB_API_KEY=****0001"),
+        stderr(&o).contains("export HONEYCOMB_API_KEY=****0001"),
         "{}",
         show(&o)
     );
@@ -602,12 +602,22 @@ fn print_shows_masked_lines_and_reveals_only_when_asked() {
     );
     assert!(!dir.path().join(".env").exists());
 
+    // --reveal: stdout holds the export lines and nothing else, ready for `eval`.
+    let dir = project("template");
     let mut args = args.to_vec();
+    args.retain(|a| *a != "--no-smoke");
     args.push("--reveal");
     let o = init(dir.path(), &args, &good_env(fake.port, aws), None);
     assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("export HONEYCOMB_API_KEY='{HC_KEY}'\n"),
+        "{}",
+        show(&o)
+    );
+    // The smoke lines, data elsewhere, go to stderr with it.
     assert!(
-        stdout(&o).contains(&format!("export HONEYCOMB_API_KEY='{HC_KEY}'")),
+        stderr(&o).contains("see it: https://ui.honeycomb.io"),
         "{}",
         show(&o)
     );
@@ -808,7 +818,7 @@ fn expect(s: &mut expectrl::session::OsSession, text: &str, seen: &mut String) {
 /// it turned echo off, as a terminal does.
 fn question(s: &mut expectrl::session::OsSession, text: &str, seen: &mut String) {
     expect(s, text, seen);
-    if text.contains("key") || text.contains("token") {
+    if !text.ends_with('?') && (text.contains("key") || text.contains("token")) {
         expect(s, "(input hidden): ", seen);
     }
     std::thread::sleep(Duration::from_millis(400));
@@ -849,7 +859,7 @@ fn the_wizard_in_a_terminal_asks_again_after_a_wrong_key() {
     s.send(format!("{RB_TOKEN}\r")).unwrap();
     expect(&mut s, "Rollbar token OK", &mut seen);
     expect(&mut s, "AWS: account 1234", &mut seen);
-    question(&mut s, "Apply these changes?", &mut seen);
+    question(&mut s, "Apply these changes and store the keys?", &mut seen);
     s.send("y").unwrap();
     expect(&mut s, "o11y init is done", &mut seen);
     let _ = s.expect(expectrl::Eof);
@@ -900,7 +910,7 @@ fn the_wizard_asks_for_aws_keys_and_region_when_nothing_has_them() {
     question(&mut s, "AWS secret access key", &mut seen);
     s.send("typed-secret-value\r").unwrap();
     expect(&mut s, "AWS: account 1234", &mut seen);
-    question(&mut s, "Apply these changes?", &mut seen);
+    question(&mut s, "Apply these changes and store the keys?", &mut seen);
     s.send("y").unwrap();
     expect(&mut s, "o11y init is done", &mut seen);
     let _ = s.expect(expectrl::Eof);
@@ -934,14 +944,59 @@ fn a_failing_store_is_named_without_the_value_and_bad_flags_are_refused() {
     assert_eq!(code(&o), 2, "{}", show(&o));
     let err = stderr(&o);
     assert!(err.contains("storing the keys failed: `gp env HONEYCOMB_API_KEY=****0001` failed: exit 1: gp: cannot set HONEYCOMB_API_KEY=****0001: not logged in"), "{err}");
+    assert!(err.contains("the keys are in .env"), "{err}");
     assert!(err.contains("--store dotenv"), "{err}");
     assert!(!err.contains(HC_KEY), "{err}");
-    assert_eq!(tree(dir.path()), before);
+    // This workspace has the key; no file was patched.
+    assert_eq!(dotenv(dir.path())["HONEYCOMB_API_KEY"], HC_KEY);
+    let mut after = tree(dir.path());
+    after.retain(|k, _| k != ".env" && k != ".gitignore");
+    let mut before = before;
+    before.retain(|k, _| k != ".gitignore");
+    assert_eq!(after, before);
+    fs::remove_file(dir.path().join(".env")).unwrap();
+    let before = tree(dir.path());
+
+    // A .env o11y cannot read is left alone, and nothing is asked.
+    fs::write(dir.path().join(".env"), b"DB=\xff\xfe secret\n").unwrap();
+    let o = init(dir.path(), &["--yes"], &good_env(fake.port, aws), None);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        stderr(&o).contains(
+            "cannot read .env: it is not UTF-8 text; nothing was asked, stored or changed"
+        ),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(
+        fs::read(dir.path().join(".env")).unwrap(),
+        b"DB=\xff\xfe secret\n"
+    );
+    fs::remove_file(dir.path().join(".env")).unwrap();
+
+    // A key never travels unencrypted to another machine.
+    let o = init(
+        dir.path(),
+        &["--yes"],
+        &with(
+            good_env(fake.port, aws),
+            &[("O11Y_HONEYCOMB_API", "http://honeycomb.example.com")],
+        ),
+        None,
+    );
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("would travel unencrypted"),
+        "{}",
+        show(&o)
+    );
 
     for (args, said) in [
         (vec!["--reveal"], "--reveal only goes with --store print"),
         (vec!["--store", "vault"], "invalid value 'vault'"),
         (vec!["--only", "datadog"], "invalid value 'datadog'"),
+        (vec!["--timeout", "inf"], "out of range"),
+        (vec!["--timeout", "0"], "out of range"),
     ] {
         let o = init(dir.path(), &args, &[], None);
         assert_eq!(code(&o), 2, "{args:?}: {}", show(&o));
@@ -970,4 +1025,21 @@ fn gitpod_without_gp_says_so_and_keeps_the_keys_in_dotenv() {
     assert!(err.contains("`gp` not found"), "{err}");
     assert!(err.contains("keys go to .env only"), "{err}");
     assert_eq!(dotenv(dir.path())["ROLLBAR_ACCESS_TOKEN"], RB_TOKEN);
+}
+
+#[test]
+fn a_stdin_flag_at_a_terminal_is_refused_before_anything_is_typed() {
+    use expectrl::Expect;
+    let dir = project("template");
+    let mut s = spawn_in_pty(dir.path(), &[], &["--honeycomb-key-stdin", "--no-smoke"]);
+    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    let mut seen = String::new();
+    question(&mut s, "Which integrations?", &mut seen);
+    s.send("\r").unwrap();
+    expect(
+        &mut s,
+        "reads from a pipe, but stdin is this terminal",
+        &mut seen,
+    );
+    assert!(!dir.path().join(".env").exists());
 }

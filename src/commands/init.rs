@@ -106,6 +106,14 @@ struct Wizard<'a> {
 }
 
 pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
+    // With `--store print`, stdout carries only the export lines (for `eval "$(...)"`).
+    let for_eval;
+    let out = if a.store == Some(StoreKind::Print) {
+        for_eval = out.data_on_stderr();
+        &for_eval
+    } else {
+        out
+    };
     let ws = Workspace::detect();
     out.say(&format!("{} You are in {}.", out.bold("1."), ws.describe()));
     if let Some((tool, what)) = ws.missing_tool() {
@@ -237,6 +245,36 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         ),
         values: Vec::new(),
     };
+    w.store.preflight().map_err(|e| {
+        Failure::new(
+            format!("the keys could not be stored: {e}; nothing was asked, stored or changed"),
+            e.hint(),
+        )
+    })?;
+    if !a.no_verify {
+        for (i, name, url, default) in [
+            (
+                Integration::Honeycomb,
+                "Honeycomb",
+                &w.honeycomb_api,
+                honeycomb::API,
+            ),
+            (
+                Integration::Rollbar,
+                "Rollbar",
+                &w.rollbar_api,
+                rollbar::API,
+            ),
+        ] {
+            if chosen.contains(&i) && url.trim_end_matches('/') != default.trim_end_matches('/') {
+                endpoint_allowed(name, url)?;
+                out.say(&format!(
+                    "  {} keys are checked with {url} (set by a flag, an O11Y_ variable or o11y.toml), not {default}",
+                    name
+                ));
+            }
+        }
+    }
     out.say(&format!(
         "{} Keys (each is checked with its service; wrong keys are never stored):",
         out.bold("4.")
@@ -271,11 +309,20 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         out.success("Dry run done: nothing was stored or changed. Run `o11y init` without --dry-run to do it.");
         return Ok(EXIT_OK);
     }
+    // Files, confirmed before anything is stored.
+    out.say(&format!("{} The changes to your files:", out.bold("5.")));
+    if !plan.is_empty() && !a.yes {
+        out.diff(&plan);
+        out.summary(&plan);
+        if !out.confirm("Apply these changes and store the keys?") {
+            return Err(Failure::new(
+                "nothing was stored or changed: the changes were not confirmed",
+                "run `o11y init` again and answer yes (the keys are checked again, quickly), or see the changes with `o11y plan`",
+            ));
+        }
+    }
     w.store_values(&p)?;
-
-    // Files.
-    out.say(&format!("{} Changes to your files:", out.bold("6.")));
-    super::apply::execute(&p, &plan, a.yes, false, out)?;
+    super::apply::execute(&p, &plan, true, false, out)?;
 
     // Proof.
     let mut code = EXIT_OK;
@@ -284,7 +331,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
     } else {
         code = w.smoke(g, &chosen, aws_cfg)?;
     }
-    next_steps(&ws, stored_kind, out);
+    next_steps(stored_kind, out);
     Ok(code)
 }
 
@@ -343,6 +390,12 @@ fn read_stdin(a: &InitArgs) -> Result<BTreeMap<&'static str, String>, Failure> {
     if want.is_empty() {
         return Ok(got);
     }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(Failure::new(
+            format!("{} reads from a pipe, but stdin is this terminal (what you type would show)", want[0].1),
+            "pipe it in (`printf '%s\\n' \"$HONEYCOMB_API_KEY\" | o11y init --honeycomb-key-stdin`), or leave the flag out and type the key when asked (hidden)",
+        ));
+    }
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).map_err(|e| {
         Failure::new(
@@ -399,7 +452,7 @@ impl Wizard<'_> {
             if !have("AWS_DEFAULT_REGION") && !have("AWS_REGION") && chain.region().is_none() {
                 vars.push("AWS_DEFAULT_REGION");
             }
-            if !(have(AWS_ID.var) && have(AWS_SECRET.var)) {
+            if self.aws_given().is_none() {
                 let profile = self.rt.block_on(async {
                     use aws_credential_types::provider::ProvideCredentials;
                     match chain.credentials_provider() {
@@ -437,6 +490,37 @@ impl Wizard<'_> {
         ))
     }
 
+    /// AWS keys given to o11y: both halves from the same place (stdin, environment, store),
+    /// with the session token that temporary credentials carry.
+    fn aws_given(&self) -> Option<(Keys, Source)> {
+        let keys = |id: Option<String>, secret: Option<String>, token: Option<String>| {
+            id.zip(secret)
+                .map(|(id, secret)| Keys { id, secret, token })
+        };
+        keys(
+            self.stdin.get(AWS_ID.var).cloned(),
+            self.stdin.get(AWS_SECRET.var).cloned(),
+            None,
+        )
+        .map(|k| (k, Source::Stdin))
+        .or_else(|| {
+            keys(
+                env_var(AWS_ID.var),
+                env_var(AWS_SECRET.var),
+                env_var("AWS_SESSION_TOKEN"),
+            )
+            .map(|k| (k, Source::Env))
+        })
+        .or_else(|| {
+            keys(
+                self.store.get(AWS_ID.var),
+                self.store.get(AWS_SECRET.var),
+                self.store.get("AWS_SESSION_TOKEN"),
+            )
+            .map(|k| (k, Source::Store))
+        })
+    }
+
     /// Asks for one secret: where to find it, then a hidden prompt.
     fn ask(&self, w: &Wanted) -> Result<String, Failure> {
         self.out
@@ -464,6 +548,10 @@ impl Wizard<'_> {
             .map(|v| (v.clone(), Source::Stdin))
             .or_else(|| env_var(w.var).map(|v| (v, Source::Env)))
             .or_else(|| self.store.get(w.var).map(|v| (v, Source::Store)));
+        let rejected_env = given
+            .as_ref()
+            .filter(|(_, s)| *s == Source::Env)
+            .map(|(v, _)| v.clone());
         if let Some((value, source)) = given {
             self.out.debug(&format!(
                 "{}: {} ({})",
@@ -475,14 +563,35 @@ impl Wizard<'_> {
                 return Ok((value, source));
             }
         }
+        if !self.interactive {
+            // Only reached when the store changed under us; never prompt without a terminal.
+            return Err(Failure::new(
+                format!("{} is not set, and init cannot ask (no terminal)", w.var),
+                format!(
+                    "set {} (or pipe it with {}), then run `o11y init` again",
+                    w.var, w.flag
+                ),
+            ));
+        }
         for attempt in 1..=TRIES {
             let value = self.ask(w)?;
-            if value.is_empty() {
+            let accepted = if value.is_empty() {
                 self.out
-                    .warn("Nothing was typed. Paste the key, then press enter.");
-                continue;
-            }
-            if self.verdict(w, &value, Source::Prompt, check)? {
+                    .warn("Nothing was typed: paste the key, then press enter.");
+                false
+            } else {
+                self.verdict(w, &value, Source::Prompt, check)?
+            };
+            if accepted {
+                if let Some(old) = rejected_env.as_ref().filter(|o| **o != value) {
+                    self.out.warn(&format!(
+                        "This shell still sets {} to the rejected key ({}), and docker compose prefers it over .env: run `unset {}` (and take it out of ~/.bashrc, or `gp env -u {}` in Gitpod).",
+                        w.var,
+                        mask(old),
+                        w.var,
+                        w.var
+                    ));
+                }
                 return Ok((value, Source::Prompt));
             }
             if attempt < TRIES {
@@ -528,7 +637,7 @@ impl Wizard<'_> {
             source.describe(self.store.kind()),
             mask(value)
         );
-        match check(self, value) {
+        match scrub(check(self, value), &[value]) {
             Verdict::Good(lines, settings) => {
                 for (n, l) in lines.iter().enumerate() {
                     if n == 0 {
@@ -590,8 +699,15 @@ impl Wizard<'_> {
         };
         let (key, _) = self.obtain(&HONEYCOMB, &check)?;
         self.keep(HONEYCOMB.var, key);
-        if let Some(eu) = eu_endpoint.into_inner() {
-            self.keep("OTEL_EXPORTER_OTLP_ENDPOINT", eu);
+        match eu_endpoint.into_inner() {
+            Some(eu) => self.keep("OTEL_EXPORTER_OTLP_ENDPOINT", eu),
+            None => {
+                // A US key after an EU one: the stored EU endpoint would reject its spans.
+                let stored = self.store.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+                if stored.is_some_and(|e| e.contains("eu1.honeycomb.io")) {
+                    self.keep("OTEL_EXPORTER_OTLP_ENDPOINT", honeycomb::API.to_string());
+                }
+            }
         }
         Ok(())
     }
@@ -618,9 +734,18 @@ impl Wizard<'_> {
             .or_else(|| {
                 self.store
                     .get("AWS_DEFAULT_REGION")
+                    .or_else(|| self.store.get("AWS_REGION"))
                     .map(|r| (r, Source::Store))
             })
             .or_else(|| chain.region().map(|r| (r.to_string(), Source::Chain)));
+        if let Some((r, s)) = region.as_ref().filter(|(r, _)| !aws::valid_region(r)) {
+            if self.interactive {
+                self.out.warn(&format!(
+                    "The AWS region `{r}` ({}) is not a region name; they look like us-east-1.",
+                    s.describe(self.store.kind())
+                ));
+            }
+        }
         let region = match region {
             Some((r, s)) if aws::valid_region(&r) => (r, s),
             Some((r, s)) if !self.interactive => {
@@ -657,17 +782,7 @@ impl Wizard<'_> {
         self.keep("AWS_DEFAULT_REGION", region.0.clone());
 
         // Credentials: stdin, environment, store, the SDK's chain (profile, SSO), prompt.
-        let pair = |id: Option<String>, secret: Option<String>| id.zip(secret);
-        let given = pair(
-            self.stdin.get(AWS_ID.var).cloned(),
-            self.stdin.get(AWS_SECRET.var).cloned(),
-        )
-        .map(|k| (k, Source::Stdin))
-        .or_else(|| pair(env_var(AWS_ID.var), env_var(AWS_SECRET.var)).map(|k| (k, Source::Env)))
-        .or_else(|| {
-            pair(self.store.get(AWS_ID.var), self.store.get(AWS_SECRET.var))
-                .map(|k| (k, Source::Store))
-        });
+        let given = self.aws_given();
         let kind = self.store.kind();
         let check = |w: &Self, keys: Option<&Keys>| -> (Verdict, aws_config::SdkConfig) {
             let _spin = w.out.spinner("Checking the AWS keys…");
@@ -677,8 +792,7 @@ impl Wizard<'_> {
             })
         };
         let mut tried = 0;
-        let mut current: Option<(Keys, Source)> =
-            given.map(|((id, secret), s)| (Keys { id, secret }, s));
+        let mut current: Option<(Keys, Source)> = given;
         if current.is_none() {
             // The SDK's own chain: a profile or SSO. Those keys stay where they are.
             let has = self.rt.block_on(async {
@@ -688,9 +802,14 @@ impl Wizard<'_> {
                     None => false,
                 }
             });
+            if has && self.a.no_verify {
+                self.out
+                    .warn("AWS keys (from your AWS profile or SSO) not checked (--no-verify).");
+                return Ok(chain);
+            }
             if has {
                 let (v, cfg) = check(self, None);
-                if self.aws_ok(&v, Source::Chain, None)? {
+                if self.aws_ok(v, Source::Chain, None)? {
                     self.out.warn("The containers of docker compose do not see AWS profiles: they read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.");
                     self.out.say("  Export those two (e.g. `eval \"$(aws configure export-credentials --format env)\"`) before `docker compose up`.");
                     return Ok(cfg);
@@ -718,14 +837,28 @@ impl Wizard<'_> {
                             ),
                         ));
                     }
+                    if tried > 0 {
+                        self.out.say(&format!(
+                            "  Try again ({} of {TRIES} tries left).",
+                            TRIES - tried
+                        ));
+                    }
                     tried += 1;
                     let id = self.ask(&AWS_ID)?;
                     let secret = self.ask(&AWS_SECRET)?;
                     if id.is_empty() || secret.is_empty() {
-                        self.out.warn("Both the key ID and the secret are needed.");
+                        self.out
+                            .warn("Both the key ID and the secret are needed: paste each, then press enter.");
                         continue;
                     }
-                    (Keys { id, secret }, Source::Prompt)
+                    (
+                        Keys {
+                            id,
+                            secret,
+                            token: None,
+                        },
+                        Source::Prompt,
+                    )
                 }
             };
             self.out.debug(&format!(
@@ -744,18 +877,26 @@ impl Wizard<'_> {
                     .block_on(aws::config_with(self.timeout, Some(&keys), Some(&region.0)))
             } else {
                 let (v, cfg) = check(self, Some(&keys));
-                if !self.aws_ok(&v, source, Some(&keys))? {
+                if !self.aws_ok(v, source, Some(&keys))? {
                     continue;
                 }
                 cfg
             };
             self.keep(AWS_ID.var, keys.id);
             self.keep(AWS_SECRET.var, keys.secret);
+            if let Some(token) = keys.token {
+                self.out.warn("These are temporary AWS credentials (they come with AWS_SESSION_TOKEN): they expire, and the containers get only AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. For the bootcamp, create an access key for an IAM user and run `o11y init` with it.");
+                self.keep("AWS_SESSION_TOKEN", token);
+            }
             return Ok(cfg);
         }
     }
 
-    fn aws_ok(&self, v: &Verdict, source: Source, keys: Option<&Keys>) -> Result<bool, Failure> {
+    fn aws_ok(&self, v: Verdict, source: Source, keys: Option<&Keys>) -> Result<bool, Failure> {
+        let v = match keys {
+            Some(k) => scrub(v, &[&k.id, &k.secret]),
+            None => v,
+        };
         let origin = format!(
             "AWS keys ({}{})",
             source.describe(self.store.kind()),
@@ -765,18 +906,20 @@ impl Wizard<'_> {
         match v {
             Verdict::Good(lines, _) => {
                 for l in lines {
-                    self.out.success(l);
+                    self.out.success(&l);
                 }
                 Ok(true)
             }
-            Verdict::Wrong(why, fix) | Verdict::Unsure(why, fix) if !self.interactive => {
-                Err(Failure::new(
-                    format!("{origin}: {why}; nothing was stored or changed"),
-                    format!("{fix}; then run `o11y init` again"),
-                ))
-            }
+            Verdict::Wrong(why, fix) if !self.interactive => Err(Failure::new(
+                format!("{origin}: {why}; nothing was stored or changed"),
+                format!("{fix}; then run `o11y init` again"),
+            )),
+            Verdict::Unsure(why, fix) if !self.interactive => Err(Failure::new(
+                format!("{origin} could not be checked: {why}; nothing was stored or changed"),
+                format!("{fix}; or run with --no-verify to store them unchecked"),
+            )),
             Verdict::Wrong(why, fix) => {
-                self.out.problem(&format!("{origin}: {why}"), fix);
+                self.out.problem(&format!("{origin}: {why}"), &fix);
                 Ok(false)
             }
             Verdict::Unsure(why, fix) => {
@@ -790,12 +933,19 @@ impl Wizard<'_> {
 
     fn store_values(&mut self, p: &Project) -> Result<(), Failure> {
         let kind = self.store.kind();
-        self.out.say(&format!(
-            "{} Storing {} in {}:",
-            self.out.bold("5."),
-            names(&self.values),
-            store_name(kind)
-        ));
+        if kind == StoreKind::Print {
+            self.out.say(&format!(
+                "{} Not storing the keys (--store print); the lines to export:",
+                self.out.bold("6.")
+            ));
+        } else {
+            self.out.say(&format!(
+                "{} Storing {} in {}:",
+                self.out.bold("6."),
+                names(&self.values),
+                store_name(kind)
+            ));
+        }
         self.out.debug(&format!("store: {kind:?}"));
         if self.values.is_empty() {
             return Ok(());
@@ -815,19 +965,15 @@ impl Wizard<'_> {
         }
         .map_err(|e| Failure::new(format!("storing the keys failed: {e}"), e.hint()))?;
         for line in done {
-            if kind == StoreKind::Print {
-                self.out.data(&line);
-            } else {
-                self.out.say(&format!("  {line}"));
-            }
+            self.out.say(&format!("  {line}"));
         }
         if kind == StoreKind::Print {
             if self.a.reveal {
                 for (k, v) in &self.values {
-                    self.out.data(&format!("export {k}={}", shell_quote(v)));
+                    self.out.reveal(&format!("export {k}={}", shell_quote(v)));
                 }
             } else {
-                self.out.say("  Nothing was stored. To see the values: `o11y init --store print --reveal` (prints them on stdout; for `eval \"$(...)\"`).");
+                self.out.say("  Nothing was stored, and the values above are masked. To export them in this shell: `eval \"$(o11y init --store print --reveal --yes)\"` (only the export lines go to stdout).");
             }
         }
         Ok(())
@@ -886,6 +1032,39 @@ impl Wizard<'_> {
             return Ok(EXIT_ERROR);
         }
         Ok(EXIT_OK)
+    }
+}
+
+/// Keys only travel encrypted, but to this machine: `http://` is refused for any other host.
+fn endpoint_allowed(name: &str, url: &str) -> Result<(), Failure> {
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let local = matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]");
+    if url.starts_with("http://") && !local {
+        return Err(Failure::new(
+            format!("the {name} API is set to {url}: a key sent there would travel unencrypted (http://)"),
+            "use an https:// URL, or remove the override (--honeycomb-api/--rollbar-api, O11Y_HONEYCOMB_API/O11Y_ROLLBAR_API, [endpoints] in o11y.toml)",
+        ));
+    }
+    Ok(())
+}
+
+/// A service's words with the checked value masked, should they ever quote it.
+fn scrub(v: Verdict, secrets: &[&str]) -> Verdict {
+    let clean = |mut t: String| {
+        for s in secrets.iter().filter(|s| s.len() >= 4) {
+            t = t.replace(*s, &mask(s));
+        }
+        t
+    };
+    match v {
+        Verdict::Good(lines, settings) => {
+            Verdict::Good(lines.into_iter().map(clean).collect(), settings)
+        }
+        Verdict::Wrong(why, fix) => Verdict::Wrong(clean(why), clean(fix)),
+        Verdict::Unsure(why, fix) => Verdict::Unsure(clean(why), clean(fix)),
     }
 }
 
@@ -984,7 +1163,7 @@ fn local(
     Ok(EXIT_OK)
 }
 
-fn next_steps(ws: &Workspace, kind: StoreKind, out: &Printer) {
+fn next_steps(kind: StoreKind, out: &Printer) {
     out.say("");
     out.success("o11y init is done.");
     if kind == StoreKind::Gitpod {
@@ -993,8 +1172,8 @@ fn next_steps(ws: &Workspace, kind: StoreKind, out: &Printer) {
     if kind == StoreKind::Codespaces {
         out.say("The keys are in .env for this codespace and in your Codespaces secrets for the next ones (or after a restart).");
     }
-    if matches!(ws, Workspace::Local) && kind == StoreKind::Print {
-        out.say("Export the lines above in the terminal where you run docker compose.");
+    if kind == StoreKind::Print {
+        out.say("The keys are in no file: in the terminal where you run docker compose, run `eval \"$(o11y init --store print --reveal --yes --no-smoke)\"` first.");
     }
     out.say("Next: `docker compose up`, open /api/activities/home a few times, and see the traces arrive. `o11y doctor` checks everything at any time.");
 }

@@ -21,6 +21,8 @@ pub async fn config(timeout: Duration) -> SdkConfig {
 pub struct Keys {
     pub id: String,
     pub secret: String,
+    /// Temporary credentials (SSO, `aws configure export-credentials`) come with one.
+    pub token: Option<String>,
 }
 
 /// The SDK configuration with these keys and region, where given; the SDK's chain otherwise.
@@ -41,7 +43,7 @@ pub async fn config_with(
         loader = loader.credentials_provider(aws_credential_types::Credentials::new(
             k.id.clone(),
             k.secret.clone(),
-            None,
+            k.token.clone(),
             None,
             "o11y",
         ));

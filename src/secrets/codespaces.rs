@@ -53,9 +53,15 @@ impl Store for CodespacesStore {
         self.env.get(name)
     }
 
+    fn preflight(&self) -> Result<(), StoreError> {
+        self.repository().ok_or(StoreError::NoRepository)?;
+        self.env.preflight()
+    }
+
+    /// `.env` first, so this codespace has the keys even when `gh` fails.
     fn put(&self, values: &[(String, String)]) -> Result<Stored, StoreError> {
         let repo = self.repository().ok_or(StoreError::NoRepository)?;
-        let mut done = Vec::new();
+        let mut done = self.env.put(values)?;
         for (k, v) in values {
             let args = [
                 "secret",
@@ -73,13 +79,13 @@ impl Store for CodespacesStore {
                 &format!("gh {}", args.join(" ")),
                 Some(v),
                 Some(v),
-            )?;
+            )
+            .map_err(super::in_dotenv_anyway)?;
             done.push(format!(
                 "gh secret set {k} (value {}) for codespaces of {repo}",
                 mask(v)
             ));
         }
-        done.extend(self.env.put(values)?);
         Ok(done)
     }
 }

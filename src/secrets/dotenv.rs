@@ -20,6 +20,10 @@ const END: &str = "# <<< o11y local mode";
 pub enum DotenvError {
     #[error(".env is tracked by git, so secrets written to it would be committed")]
     Tracked,
+    #[error("cannot tell whether git tracks .env: {0}")]
+    Git(String),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
 }
@@ -29,6 +33,8 @@ impl DotenvError {
         match self {
             DotenvError::Tracked => "untrack it with `git rm --cached .env`, add `.env` to .gitignore, commit, then run o11y again".into(),
             DotenvError::Write { .. } => "check that the project folder is writable".into(),
+            DotenvError::Git(_) => "fix what git says (`git status` shows it), or make sure .env is not tracked, then run o11y again".into(),
+            DotenvError::Read { path, .. } => format!("o11y leaves {path} alone: make it a readable UTF-8 text file you own (e.g. `sudo chown $USER {path}`), then run o11y again"),
         }
     }
 }
@@ -93,26 +99,52 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
             let l = l.strip_prefix("export ").unwrap_or(l);
             let (k, v) = l.split_once('=')?;
             let v = v.trim();
+            if let Some(inner) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                let mut out = String::new();
+                let mut chars = inner.chars();
+                while let Some(c) = chars.next() {
+                    match (c, chars.clone().next()) {
+                        ('\\', Some(n @ ('\\' | '"' | '$'))) => {
+                            out.push(n);
+                            chars.next();
+                        }
+                        (c, _) => out.push(c),
+                    }
+                }
+                return Some((k.trim().to_string(), out));
+            }
             let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
                 .unwrap_or(v);
             Some((k.trim().to_string(), v.to_string()))
         })
         .collect()
 }
 
-/// A value as a .env line holds it: bare when it is plain, else single-quoted (docker compose
-/// takes single-quoted values literally).
+/// A value as a .env line holds it: bare when it is plain; else single-quoted (docker compose
+/// takes those literally); else, when it holds a `'` or ends in `\`, double-quoted with `\`,
+/// `"` and `$` escaped.
 fn quoted(v: &str) -> String {
     let plain = v
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "_-./+:@,=%".contains(c));
-    if plain || v.contains('\'') {
+    if plain {
         v.to_string()
-    } else {
+    } else if !v.contains('\'') && !v.ends_with('\\') {
         format!("'{v}'")
+    } else {
+        let mut out = String::from('"');
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '$' => out.push_str("\\$"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
     }
 }
 
@@ -120,24 +152,39 @@ fn quoted(v: &str) -> String {
 /// is rewritten in place, keeping `export ` and its line ending; new keys are appended. Every
 /// other line stays byte for byte.
 pub fn merge_keys(text: &str, values: &[(String, String)]) -> String {
+    // The line of each key that counts: the last one, as docker compose reads it.
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut inside = false;
+    let mut last: Vec<Option<usize>> = vec![None; values.len()];
+    let keys: Vec<Option<usize>> = lines
+        .iter()
+        .map(|line| {
+            let t = line.trim_end();
+            if t == BEGIN {
+                inside = true;
+            } else if t == END {
+                inside = false;
+            }
+            let body = t.trim_start();
+            let bare = body.strip_prefix("export ").unwrap_or(body);
+            let key = bare.split_once('=').map(|(k, _)| k.trim());
+            (!inside && !body.starts_with('#'))
+                .then(|| key.and_then(|k| values.iter().position(|(n, _)| n == k)))
+                .flatten()
+        })
+        .collect();
+    for (n, k) in keys.iter().enumerate() {
+        if let Some(i) = k {
+            last[*i] = Some(n);
+        }
+    }
     let mut out = String::new();
     let mut done = vec![false; values.len()];
-    let mut inside = false;
-    for line in text.split_inclusive('\n') {
+    for (n, line) in lines.iter().enumerate() {
         let t = line.trim_end();
-        if t == BEGIN {
-            inside = true;
-        } else if t == END {
-            inside = false;
-        }
         let body = t.trim_start();
-        let bare = body.strip_prefix("export ").unwrap_or(body);
-        let key = bare.split_once('=').map(|(k, _)| k.trim());
-        let hit = (!inside && !body.starts_with('#'))
-            .then(|| key.and_then(|k| values.iter().position(|(n, _)| n == k)))
-            .flatten();
-        match hit {
-            Some(i) if !done[i] => {
+        match keys[n] {
+            Some(i) if last[i] == Some(n) => {
                 done[i] = true;
                 let indent = &t[..t.len() - body.len()];
                 let export = if body.starts_with("export ") {
@@ -169,19 +216,64 @@ pub fn merge_keys(text: &str, values: &[(String, String)]) -> String {
     out
 }
 
-fn tracked(root: &Path) -> bool {
-    Command::new("git")
+/// A text file, or None when it does not exist; any other failure is an error (a file that
+/// cannot be read is never replaced).
+fn read(root: &Path, name: &str) -> Result<Option<String>, DotenvError> {
+    match fs::read(root.join(name)) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| DotenvError::Read {
+                path: name.into(),
+                reason: "it is not UTF-8 text".into(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DotenvError::Read {
+            path: name.into(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Whether git tracks `.env`: exit 0 yes, 1 no; outside a repository (or without git) no;
+/// any other answer is an error, so secrets are never written on a guess.
+fn tracked(root: &Path) -> Result<bool, DotenvError> {
+    let out = match Command::new("git")
         .current_dir(root)
         .args(["ls-files", "--error-unmatch", FILE])
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+    {
+        Ok(o) => o,
+        Err(_) => return Ok(false),
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ if err.contains("not a git repository") => Ok(false),
+        _ => Err(DotenvError::Git(
+            err.lines()
+                .next()
+                .unwrap_or("git failed")
+                .trim()
+                .to_string(),
+        )),
+    }
+}
+
+/// Refuses early when `.env` could not be written: tracked by git, or unreadable.
+pub fn preflight(root: &Path) -> Result<(), DotenvError> {
+    read(root, FILE)?;
+    read(root, ".gitignore")?;
+    if tracked(root)? {
+        return Err(DotenvError::Tracked);
+    }
+    Ok(())
 }
 
 /// Adds `.env` to the project's .gitignore when nothing there ignores it already.
 fn ignore(root: &Path) -> Result<bool, DotenvError> {
     let path = root.join(".gitignore");
-    let text = fs::read_to_string(&path).unwrap_or_default();
+    let text = read(root, ".gitignore")?.unwrap_or_default();
     if text
         .lines()
         .any(|l| matches!(l.trim(), ".env" | "/.env" | "*.env" | ".env*"))
@@ -209,7 +301,7 @@ pub struct Written {
 
 /// Sets o11y's block in `.env` (mode 0600), keeping every other line.
 pub fn write_block(root: &Path, lines: &[(String, String)]) -> Result<Written, DotenvError> {
-    let before = fs::read_to_string(root.join(FILE)).ok();
+    let before = read(root, FILE)?;
     let after = merge_block(before.as_deref().unwrap_or(""), lines);
     if before.is_none() && lines.is_empty() {
         return Ok(Written::default());
@@ -219,7 +311,7 @@ pub fn write_block(root: &Path, lines: &[(String, String)]) -> Result<Written, D
 
 /// Sets keys in `.env` (mode 0600), keeping every other line.
 pub fn write_keys(root: &Path, values: &[(String, String)]) -> Result<Written, DotenvError> {
-    let before = fs::read_to_string(root.join(FILE)).ok();
+    let before = read(root, FILE)?;
     let after = merge_keys(before.as_deref().unwrap_or(""), values);
     write(root, before.as_deref(), &after)
 }
@@ -229,7 +321,7 @@ fn write(root: &Path, before: Option<&str>, after: &str) -> Result<Written, Dote
     if before == Some(after) {
         return Ok(Written::default());
     }
-    if tracked(root) {
+    if tracked(root)? {
         return Err(DotenvError::Tracked);
     }
     let gitignore_updated = ignore(root)?;
@@ -269,6 +361,10 @@ impl super::Store for DotenvStore {
             .rev()
             .find(|(k, v)| k == name && !v.is_empty())
             .map(|(_, v)| v)
+    }
+
+    fn preflight(&self) -> Result<(), super::StoreError> {
+        Ok(preflight(&self.root)?)
     }
 
     fn put(&self, values: &[(String, String)]) -> Result<super::Stored, super::StoreError> {
@@ -319,6 +415,16 @@ mod tests {
         // No final newline: one is added before the new key, nothing else moves.
         assert_eq!(merge_keys("A=1", &v(&[("B", "2")])), "A=1\nB=2\n");
         assert_eq!(merge_keys("", &v(&[("B", "2")])), "B=2\n");
+        // A key set twice: the last line is the one docker compose reads, so that one changes.
+        assert_eq!(
+            merge_keys("A=1\nB=2\nA=3\n", &v(&[("A", "9")])),
+            "A=1\nB=2\nA=9\n"
+        );
+        // Odd values survive a round trip through parse.
+        for odd in ["it's $HOME #1", "ends in \\", "say \"hi\"", "a b"] {
+            let text = merge_keys("", &v(&[("K", odd)]));
+            assert_eq!(parse(&text), v(&[("K", odd)]), "{text}");
+        }
         let again = merge_keys(&merged, &v(&[("HONEYCOMB_API_KEY", "new")]));
         assert_eq!(again, merged);
         assert_eq!(

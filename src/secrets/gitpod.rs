@@ -37,8 +37,13 @@ impl Store for GitpodStore {
         })
     }
 
+    fn preflight(&self) -> Result<(), StoreError> {
+        self.env.preflight()
+    }
+
+    /// `.env` first, so this workspace has the keys even when `gp` fails.
     fn put(&self, values: &[(String, String)]) -> Result<Stored, StoreError> {
-        let mut done = Vec::new();
+        let mut done = self.env.put(values)?;
         let listed = self.listed();
         for (k, v) in values {
             if listed.iter().any(|(lk, lv)| lk == k && lv == v) {
@@ -51,10 +56,10 @@ impl Store for GitpodStore {
                 &format!("gp env {k}={}", mask(v)),
                 None,
                 Some(v),
-            )?;
+            )
+            .map_err(super::in_dotenv_anyway)?;
             done.push(format!("gp env {k}={} (for your next workspaces)", mask(v)));
         }
-        done.extend(self.env.put(values)?);
         Ok(done)
     }
 }

@@ -120,12 +120,23 @@ impl StoreError {
                 "check that you are logged in to Gitpod (`gp env` should list your variables), or use `--store dotenv`".into()
             }
             StoreError::Command { .. } => {
-                "check `gh auth status` (the token needs the `codespace:secrets` scope: `gh auth refresh -s codespace:secrets`), or use `--store dotenv`".into()
+                "check `gh auth status`: setting Codespaces secrets needs a login with the `codespace:secrets` scope (`gh auth login -s codespace:secrets`; in a codespace, `unset GITHUB_TOKEN` first, as the codespace's own token cannot), or use `--store dotenv`".into()
             }
             StoreError::NoRepository => {
                 "set GITHUB_REPOSITORY=owner/repo (or add an `origin` remote), or use `--store dotenv`".into()
             }
         }
+    }
+}
+
+/// A failed `gp`/`gh` call after `.env` was written: say that the keys work here already.
+pub(crate) fn in_dotenv_anyway(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Command { command, reason } => StoreError::Command {
+            command,
+            reason: format!("{reason} (the keys are in .env, so this workspace has them; only the next ones miss them)"),
+        },
+        other => other,
     }
 }
 
@@ -139,6 +150,10 @@ pub trait Store {
     fn get(&self, name: &str) -> Option<String>;
     /// Stores every pair; returns what it did.
     fn put(&self, values: &[(String, String)]) -> Result<Stored, StoreError>;
+    /// What would make `put` fail, found before any key is asked for.
+    fn preflight(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The store of `kind` for the project at `root`.
@@ -221,8 +236,14 @@ pub(crate) fn run_tool(
         .spawn()
         .map_err(|e| fail(format!("cannot run {}: {e}", program.display())))?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .map_err(|e| fail(format!("cannot write to it: {e}")))?;
+        // A program that exits before reading closes the pipe: its own error says why.
+        if let Err(e) = pipe.write_all(text.as_bytes()) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!("cannot write to it: {e}")));
+            }
+        }
     }
     let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     if out.status.success() {

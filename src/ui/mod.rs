@@ -55,6 +55,8 @@ pub struct Printer {
     pub quiet: bool,
     pub verbose: u8,
     color: bool,
+    /// Result data goes to stderr too, keeping stdout for what a shell will `eval`.
+    data_on_stderr: bool,
 }
 
 impl Printer {
@@ -71,6 +73,7 @@ impl Printer {
             quiet: g.quiet,
             verbose: g.verbose,
             color,
+            data_on_stderr: false,
         }
     }
 
@@ -80,7 +83,24 @@ impl Printer {
             quiet: false,
             verbose: 0,
             color: false,
+            data_on_stderr: false,
         }
+    }
+
+    /// The same printer, with result data on stderr: stdout is left to [`Printer::reveal`].
+    pub fn data_on_stderr(&self) -> Printer {
+        Printer {
+            quiet: self.quiet,
+            verbose: self.verbose,
+            color: self.color,
+            data_on_stderr: true,
+        }
+    }
+
+    /// A line for a shell to evaluate, on stdout whatever else goes where.
+    pub fn reveal(&self, s: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{s}");
     }
 
     pub(crate) fn paint(&self, s: &str, style: Style) -> String {
@@ -109,6 +129,10 @@ impl Printer {
 
     /// A line of result data, on stdout.
     pub fn data(&self, s: &str) {
+        if self.data_on_stderr {
+            eprintln!("{s}");
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{s}");
     }
