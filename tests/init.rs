@@ -256,6 +256,14 @@ fn a_rejected_key_names_its_variable_and_nothing_is_stored() {
             "HONEYCOMB_API_KEY (from this shell's environment, ****0000): Honeycomb does not know this key",
         ),
         (
+            "a key pasted with a space",
+            with(
+                good_env(fake.port, aws),
+                &[("HONEYCOMB_API_KEY", "test-env-ingest-key-000001 extra")],
+            ),
+            "HONEYCOMB_API_KEY (from this shell's environment, ****xtra): it has a space in it",
+        ),
+        (
             "configuration key",
             with(good_env(fake.port, aws), &[("HONEYCOMB_API_KEY", "test-config-key-000000001")]),
             "a configuration key cannot send traces",

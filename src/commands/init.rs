@@ -637,7 +637,15 @@ impl Wizard<'_> {
             source.describe(self.store.kind()),
             mask(value)
         );
-        match scrub(check(self, value), &[value]) {
+        let verdict = if let Some(why) = odd_characters(value) {
+            Verdict::Wrong(
+                why,
+                "copy the key again and paste it alone, with nothing around it".into(),
+            )
+        } else {
+            check(self, value)
+        };
+        match scrub(verdict, &[value]) {
             Verdict::Good(lines, settings) => {
                 for (n, l) in lines.iter().enumerate() {
                     if n == 0 {
@@ -653,10 +661,17 @@ impl Wizard<'_> {
                 if !self.interactive {
                     return Err(Failure::new(
                         format!("{origin}: {why}; nothing was stored or changed"),
-                        format!(
-                            "{fix}; set {} to the right value and run `o11y init` again",
-                            w.var
-                        ),
+                        if source == Source::Stdin {
+                            format!(
+                                "{fix}; pipe the right value ({}) and run `o11y init` again",
+                                w.flag
+                            )
+                        } else {
+                            format!(
+                                "{fix}; set {} to the right value and run `o11y init` again",
+                                w.var
+                            )
+                        },
                     ));
                 }
                 self.out.problem(&format!("{origin}: {why}"), &fix);
@@ -1051,6 +1066,17 @@ fn endpoint_allowed(name: &str, url: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Why a key cannot be right as typed: keys are printable ASCII with no spaces.
+fn odd_characters(value: &str) -> Option<String> {
+    if value.chars().any(|c| c.is_whitespace()) {
+        Some("it has a space in it; keys have none".into())
+    } else if value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        Some("it has characters no key has (invisible ones, or letters outside ASCII)".into())
+    } else {
+        None
+    }
+}
+
 /// A service's words with the checked value masked, should they ever quote it.
 fn scrub(v: Verdict, secrets: &[&str]) -> Verdict {
     let clean = |mut t: String| {
@@ -1139,7 +1165,18 @@ async fn aws_verdict(cfg: &aws_config::SdkConfig) -> Verdict {
             "make a new access key (AWS console → IAM → Users → your user → Security credentials)"
                 .into(),
         ),
-        Err(f) => Verdict::Unsure(f.line("AWS STS", "sts"), aws::hint(&f)),
+        Err(f) => {
+            let host = std::env::var("AWS_ENDPOINT_URL_STS")
+                .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+                .map(|u| host_of(&u))
+                .unwrap_or_else(|_| {
+                    format!(
+                        "sts.{}.amazonaws.com",
+                        cfg.region().map(|r| r.to_string()).unwrap_or_default()
+                    )
+                });
+            Verdict::Unsure(f.line("AWS STS", &host), aws::hint(&f))
+        }
     }
 }
 

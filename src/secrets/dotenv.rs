@@ -273,6 +273,16 @@ pub fn preflight(root: &Path) -> Result<(), DotenvError> {
 /// Adds `.env` to the project's .gitignore when nothing there ignores it already.
 fn ignore(root: &Path) -> Result<bool, DotenvError> {
     let path = root.join(".gitignore");
+    // Ignored already (by any .gitignore, or the global excludes file)?
+    let ignored = Command::new("git")
+        .current_dir(root)
+        .args(["check-ignore", "-q", FILE])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ignored {
+        return Ok(false);
+    }
     let text = read(root, ".gitignore")?.unwrap_or_default();
     if text
         .lines()
