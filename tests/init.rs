@@ -829,7 +829,7 @@ fn question(s: &mut expectrl::session::OsSession, text: &str, seen: &mut String)
     if !text.ends_with('?') && (text.contains("key") || text.contains("token")) {
         expect(s, "(input hidden): ", seen);
     }
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(700));
 }
 
 #[test]
