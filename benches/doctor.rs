@@ -3,10 +3,9 @@
 //! `doctor`'s wall time and peak memory beside `aws sts get-caller-identity` on moto server.
 //! Run with `cargo bench --bench doctor` (needs .venv from tests/requirements.txt).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
 
 const REMOTE: &[&str] = &[
     "honeycomb.key",
@@ -16,32 +15,9 @@ const REMOTE: &[&str] = &[
     "xray.resources",
 ];
 
-fn venv() -> PathBuf {
-    std::env::var("O11Y_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python")))
-}
+mod support;
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t)
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-        }
-    }
-}
+use support::{copy_dir, venv};
 
 /// (wall seconds, peak RSS KiB) of a command, through GNU time.
 fn measure(cmd: &mut Command) -> (f64, u64, String) {
@@ -66,31 +42,17 @@ fn main() {
         return;
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut fake = Command::new(&py)
-        .arg(repo.join("tests/support/fake_services.py"))
-        .args(["--fault", "slow300"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(fake.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _fake = Killed(fake);
-    let port: u16 = line.trim().parse().unwrap();
-    let moto_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let moto = Killed(
-        Command::new(py.with_file_name("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let (_fake, port) = support::script(
+        &py,
+        &[
+            repo.join("tests/support/fake_services.py")
+                .to_str()
+                .unwrap(),
+            "--fault",
+            "slow300",
+        ],
     );
+    let (moto, moto_port) = support::moto(&py);
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo.join("examples/cruddur"), dir.path());
     let o11y = env!("CARGO_BIN_EXE_o11y");
@@ -171,11 +133,6 @@ fn main() {
     );
 
     // The same identity check: o11y doctor's STS check and the AWS CLI, on moto.
-    let until = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_err() && Instant::now() < until
-    {
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let moto_url = format!("http://127.0.0.1:{moto_port}");
     let mut o11y_sts = Command::new("/usr/bin/time");
     o11y_sts

@@ -4,54 +4,15 @@
 //! Honeycomb and Rollbar are the test stand-ins, AWS is moto server behind the X-Ray stand-in.
 //! Run with `cargo bench --bench init` (needs .venv from tests/requirements.txt).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 const RUNS: usize = 15;
 
-fn venv() -> PathBuf {
-    std::env::var("O11Y_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python")))
-}
+mod support;
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t)
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-        }
-    }
-}
-
-/// A helper script that prints its port as its first line.
-fn server(py: &Path, args: &[&str]) -> (Killed, u16) {
-    let mut child = Command::new(py)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (Killed(child), line.trim().parse().unwrap())
-}
+use support::{copy_dir, venv};
 
 fn stats(name: &str, mut ms: Vec<f64>) {
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -71,30 +32,13 @@ fn main() {
         return;
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let support = repo.join("tests/support");
-    let fake = server(&py, &[support.join("fake_services.py").to_str().unwrap()]);
-    let moto_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _moto = Killed(
-        Command::new(py.with_file_name("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let until = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_err() && Instant::now() < until
-    {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let standin = server(
+    let scripts = repo.join("tests/support");
+    let fake = support::script(&py, &[scripts.join("fake_services.py").to_str().unwrap()]);
+    let (_moto, moto_port) = support::moto(&py);
+    let standin = support::script(
         &py,
         &[
-            support.join("xray_standin.py").to_str().unwrap(),
+            scripts.join("xray_standin.py").to_str().unwrap(),
             "--moto",
             &format!("http://127.0.0.1:{moto_port}"),
         ],

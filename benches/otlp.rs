@@ -2,10 +2,9 @@
 //! loopback, against `o11y listen` and against PyPI's oteltap on the same load.
 //! Run with `cargo bench --bench otlp` (oteltap from ./.venv or $O11Y_TEST_PYTHON's folder).
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -14,13 +13,9 @@ const SPANS_PER_BATCH: usize = 512;
 const CONNECTIONS: usize = 8;
 const BATCHES_PER_CONNECTION: usize = 200;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod support;
+
+use support::{free_port, wait_up};
 
 fn batch() -> Vec<u8> {
     let one = o11y::integrations::honeycomb::smoke_request(
@@ -50,17 +45,6 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
-}
-
-fn wait_up(port: u16) {
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "receiver on {port} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn load(name: &str, mut child: Child, port: u16, body: &[u8]) {

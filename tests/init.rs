@@ -21,19 +21,10 @@ const RB_TOKEN: &str = "test-rollbar-post-server-token";
 /// (none: no terminal, empty), killed after 60 s so a hang fails instead of blocking.
 fn init(dir: &Path, args: &[&str], env: &[(&str, String)], input: Option<&str>) -> Output {
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("HOME", home.path())
-        .args(["--color", "never", "init"])
-        .args(args)
-        .stdin(Stdio::piped())
+    let mut cmd = clean_command(dir, home.path(), "init", args, env);
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     let mut child = cmd.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     if let Some(text) = input {
@@ -97,6 +88,11 @@ fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// Asserts that stderr says `text`, showing all the output when it does not.
+fn said(o: &Output, text: &str) {
+    assert!(stderr(o).contains(text), "expected `{text}`\n{}", show(o));
+}
+
 fn show(o: &Output) -> String {
     format!(
         "exit {}\nstdout:\n{}\nstderr:\n{}",
@@ -124,7 +120,7 @@ fn without_a_terminal_missing_keys_are_named_and_nothing_changes() {
     // Without --yes, init says so before anything else: it cannot ask to confirm.
     let o = init(dir.path(), &[], &good_env(1, 1), None);
     assert_eq!(code(&o), 2, "{}", show(&o));
-    assert!(stderr(&o).contains("add `--yes`"), "{}", show(&o));
+    said(&o, "add `--yes`");
     assert_eq!(tree(dir.path()), before);
 }
 
@@ -175,11 +171,7 @@ fn keys_from_the_environment_are_checked_stored_applied_and_smoke_tested() {
         None,
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert!(
-        stderr(&o).contains("already in the wanted state"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "already in the wanted state");
     assert_eq!(tree(dir.path()), after);
 
     // The keys are now found in the store (.env) when the shell has none.
@@ -190,11 +182,7 @@ fn keys_from_the_environment_are_checked_stored_applied_and_smoke_tested() {
         None,
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert!(
-        stderr(&o).contains("HONEYCOMB_API_KEY: from .env (****0001)"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "HONEYCOMB_API_KEY: from .env (****0001)");
 }
 
 #[test]
@@ -234,12 +222,9 @@ fn keys_piped_on_stdin() {
         Some(&format!("{HC_KEY}\n")),
     );
     assert_eq!(code(&o), 2, "{}", show(&o));
-    assert!(
-        stderr(&o).contains(
-            "--rollbar-token-stdin was given, but stdin has no line for ROLLBAR_ACCESS_TOKEN"
-        ),
-        "{}",
-        show(&o)
+    said(
+        &o,
+        "--rollbar-token-stdin was given, but stdin has no line for ROLLBAR_ACCESS_TOKEN",
     );
 }
 
@@ -339,11 +324,7 @@ fn an_eu_key_switches_the_endpoint_and_a_classic_key_is_explained() {
         None,
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert!(
-        stderr(&o).contains("This is a Honeycomb EU key: using 127.0.0.1"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "This is a Honeycomb EU key: using 127.0.0.1");
     assert_eq!(
         dotenv(dir.path())["OTEL_EXPORTER_OTLP_ENDPOINT"],
         format!("http://127.0.0.1:{}", eu.port)
@@ -435,11 +416,7 @@ fn gitpod_keys_go_to_gp_env_and_to_dotenv() {
         None,
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert!(
-        stderr(&o).contains("You are in a Gitpod workspace"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "You are in a Gitpod workspace");
     let sets: Vec<Vec<String>> = tools.calls().into_iter().filter(|c| c.len() > 2).collect();
     assert_eq!(
         sets,
@@ -449,7 +426,7 @@ fn gitpod_keys_go_to_gp_env_and_to_dotenv() {
         ]
     );
     assert_eq!(dotenv(dir.path())["HONEYCOMB_API_KEY"], HC_KEY);
-    assert!(stderr(&o).contains("eval \"$(gp env -e)\""), "{}", show(&o));
+    said(&o, "eval \"$(gp env -e)\"");
 
     // The next run finds them in Gitpod's variables and sets nothing again.
     fs::remove_file(dir.path().join(".env")).unwrap();
@@ -470,11 +447,7 @@ fn gitpod_keys_go_to_gp_env_and_to_dotenv() {
         "{:?}",
         tools.calls()
     );
-    assert!(
-        stderr(&o).contains("already in your Gitpod variables"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "already in your Gitpod variables");
 }
 
 #[test]
@@ -597,17 +570,9 @@ fn print_shows_masked_lines_and_reveals_only_when_asked() {
     ];
     let o = init(dir.path(), &args, &good_env(fake.port, aws), None);
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert!(
-        stderr(&o).contains("export HONEYCOMB_API_KEY=****0001"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "export HONEYCOMB_API_KEY=****0001");
     assert!(!stdout(&o).contains(HC_KEY) && !stderr(&o).contains(HC_KEY));
-    assert!(
-        stderr(&o).contains("--store print --reveal"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "--store print --reveal");
     assert!(!dir.path().join(".env").exists());
 
     // --reveal: stdout holds the export lines and nothing else, ready for `eval`.
@@ -624,11 +589,7 @@ fn print_shows_masked_lines_and_reveals_only_when_asked() {
         show(&o)
     );
     // The smoke lines, data elsewhere, go to stderr with it.
-    assert!(
-        stderr(&o).contains("see it: https://ui.honeycomb.io"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "see it: https://ui.honeycomb.io");
 }
 
 #[test]
@@ -644,11 +605,7 @@ fn dry_run_and_local_mode() {
         "{}",
         show(&o)
     );
-    assert!(
-        stderr(&o).contains("nothing was stored or changed"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "nothing was stored or changed");
     assert_eq!(tree(dir.path()), before);
 
     // Local mode needs no key at all.
@@ -659,7 +616,7 @@ fn dry_run_and_local_mode() {
         env["OTEL_EXPORTER_OTLP_ENDPOINT"],
         "http://host.docker.internal:4318"
     );
-    assert!(stderr(&o).contains("o11y listen"), "{}", show(&o));
+    said(&o, "o11y listen");
 
     // Then real keys: local mode's block goes, the keys come.
     let o = init(
@@ -672,7 +629,7 @@ fn dry_run_and_local_mode() {
     let env = dotenv(dir.path());
     assert!(!env.contains_key("OTEL_EXPORTER_OTLP_ENDPOINT"), "{env:?}");
     assert_eq!(env["HONEYCOMB_API_KEY"], HC_KEY);
-    assert!(stderr(&o).contains("left local mode"), "{}", show(&o));
+    said(&o, "left local mode");
 }
 
 /// Everything under `root`, as text, but the files that are the store.
@@ -795,17 +752,8 @@ fn no_secret_leaks_from_any_command() {
 // The wizard at a real terminal.
 
 fn spawn_in_pty(dir: &Path, env: &[(&str, String)], args: &[&str]) -> expectrl::session::OsSession {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("HOME", dir)
-        .env("TERM", "xterm")
-        .args(["--color", "never", "init"])
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = clean_command(dir, dir, "init", args, env);
+    cmd.env("TERM", "xterm");
     let mut s = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
     s.set_expect_timeout(Some(Duration::from_secs(30)));
     s
@@ -969,12 +917,9 @@ fn a_failing_store_is_named_without_the_value_and_bad_flags_are_refused() {
     fs::write(dir.path().join(".env"), b"DB=\xff\xfe secret\n").unwrap();
     let o = init(dir.path(), &["--yes"], &good_env(fake.port, aws), None);
     assert_eq!(code(&o), 2, "{}", show(&o));
-    assert!(
-        stderr(&o).contains(
-            "cannot read .env: it is not UTF-8 text; nothing was asked, stored or changed"
-        ),
-        "{}",
-        show(&o)
+    said(
+        &o,
+        "cannot read .env: it is not UTF-8 text; nothing was asked, stored or changed",
     );
     assert_eq!(
         fs::read(dir.path().join(".env")).unwrap(),
@@ -993,11 +938,7 @@ fn a_failing_store_is_named_without_the_value_and_bad_flags_are_refused() {
         None,
     );
     assert_eq!(code(&o), 2, "{}", show(&o));
-    assert!(
-        stderr(&o).contains("would travel unencrypted"),
-        "{}",
-        show(&o)
-    );
+    said(&o, "would travel unencrypted");
 
     for (args, said) in [
         (vec!["--reveal"], "--reveal only goes with --store print"),

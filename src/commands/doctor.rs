@@ -45,15 +45,7 @@ pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
         .unwrap_or_default();
     let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
     // Requests give up a little before the check does, so the diagnosis is the service's own.
-    let http = reqwest::Client::builder()
-        .timeout(timeout.mul_f64(0.8))
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                format!("cannot make an HTTP client: {e}"),
-                "this is a bug; please report it",
-            )
-        })?;
+    let http = crate::integrations::net::client(timeout.mul_f64(0.8))?;
     Ok(Ctx {
         project: project.clone(),
         inputs,

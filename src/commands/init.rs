@@ -134,8 +134,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         // Ctrl-C at a hidden prompt would leave the terminal without echo: put it right first.
         rt.spawn(async {
             if tokio::signal::ctrl_c().await.is_ok() {
-                ui::restore_terminal();
-                eprintln!("\nStopped (Ctrl-C). What was already stored or changed was said above; `o11y init` again picks up from there.");
+                ui::interrupted("What was already stored or changed was said above; `o11y init` again picks up from there.");
                 std::process::exit(130);
             }
         });
@@ -213,15 +212,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         super::doctor::endpoint(flag, var, p.config.endpoints.get(key), default)
     };
     let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
-    let http = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                format!("cannot make an HTTP client: {e}"),
-                "this is a bug; please report it",
-            )
-        })?;
+    let http = crate::integrations::net::client(timeout)?;
     let mut w = Wizard {
         a,
         out,
@@ -1101,14 +1092,13 @@ fn shell_quote(v: &str) -> String {
 
 async fn honeycomb_verdict(http: &reqwest::Client, api: String, key: String) -> Verdict {
     match honeycomb::check_key(http, &api, &key).await {
-        Ok(info) if info.key_type == "configuration" => Verdict::Wrong(
-            format!("{}: a configuration key cannot send traces", info.describe()),
-            "create an ingest key (Honeycomb → Environment settings → API keys → Create Ingest API key)".into(),
-        ),
         Ok(info) => {
+            if let Some((why, fix)) = info.unusable() {
+                return Verdict::Wrong(why, fix.into());
+            }
             let mut lines = vec![format!("Honeycomb key OK: {}", info.describe())];
             let mut settings = Vec::new();
-            if info.api.trim_end_matches('/') != api.trim_end_matches('/') {
+            if info.elsewhere_than(&api) {
                 lines.push(format!(
                     "This is a Honeycomb EU key: using {} (OTEL_EXPORTER_OTLP_ENDPOINT is stored with it).",
                     host_of(&info.api)
@@ -1138,8 +1128,8 @@ async fn rollbar_verdict(http: reqwest::Client, api: String, token: String) -> V
             Vec::new(),
         ),
         Err(Fault::Forbidden) => Verdict::Wrong(
-            "Rollbar says this token cannot post server items".into(),
-            "use the post_server_item token (Rollbar → Project settings → Project access tokens)".into(),
+            rollbar::WRONG_SCOPE.0.into(),
+            rollbar::WRONG_SCOPE.1.into(),
         ),
         Err(Fault::Unauthorized) => Verdict::Wrong(
             "Rollbar does not know this token".into(),

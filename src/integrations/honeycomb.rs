@@ -198,6 +198,21 @@ impl KeyInfo {
         format!("team {}, {env}, {} key", self.team, self.key_type)
     }
 
+    /// Why `/1/auth` accepted this key yet it cannot send traces, with the fix.
+    pub fn unusable(&self) -> Option<(String, &'static str)> {
+        (self.key_type == "configuration").then(|| {
+            (
+                format!("{}: a configuration key cannot send traces", self.describe()),
+                "create an ingest key in Honeycomb (Environment settings → API keys) and set HONEYCOMB_API_KEY to it",
+            )
+        })
+    }
+
+    /// Whether another API than `asked` accepted the key (the EU one).
+    pub fn elsewhere_than(&self, asked: &str) -> bool {
+        self.api.trim_end_matches('/') != asked.trim_end_matches('/')
+    }
+
     /// Where a trace shows up in Honeycomb's UI.
     pub fn trace_link(&self, trace_id: &str) -> String {
         let ui = if self.api.contains("eu1") {
@@ -315,15 +330,15 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                     };
                     let api = c.endpoints.honeycomb_api.clone();
                     match check_key(&c.http, &api, &key).await {
-                    Ok(info) if info.key_type == "configuration" => Outcome::fail(
-                        format!("{}: a configuration key cannot send traces", info.describe()),
-                        "create an ingest key in Honeycomb (Environment settings → API keys) and set HONEYCOMB_API_KEY to it",
-                    ),
+                    Ok(info) if info.unusable().is_some() => {
+                        let (why, fix) = info.unusable().unwrap_or_default();
+                        Outcome::fail(why, fix)
+                    }
                     Ok(info) if info.classic() => Outcome::warn(
                         info.describe(),
                         "add the dataset to the headers: OTEL_EXPORTER_OTLP_HEADERS=\"x-honeycomb-team=${HONEYCOMB_API_KEY},x-honeycomb-dataset=backend-flask\"",
                     ),
-                    Ok(info) if info.api != api => Outcome::warn(
+                    Ok(info) if info.elsewhere_than(&api) => Outcome::warn(
                         format!("{}; this is a Honeycomb EU key", info.describe()),
                         format!("send traces to the EU: OTEL_EXPORTER_OTLP_ENDPOINT={}", info.api),
                     ),

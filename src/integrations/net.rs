@@ -168,3 +168,16 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+/// The HTTP client for the services' APIs, giving up after `timeout`.
+pub fn client(timeout: std::time::Duration) -> Result<reqwest::Client, crate::error::Failure> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| {
+            crate::error::Failure::new(
+                format!("cannot make an HTTP client: {e}"),
+                "this is a bug; please report it",
+            )
+        })
+}

@@ -121,6 +121,12 @@ pub async fn check_token(
     Ok(())
 }
 
+/// A token Rollbar knows that may not post server items (403), and the fix.
+pub const WRONG_SCOPE: (&str, &str) = (
+    "Rollbar says this token cannot post server items",
+    "use the project's `post_server_item` token (Rollbar → Project Settings → Project Access Tokens)",
+);
+
 /// The link to an occurrence.
 pub fn occurrence_link(uuid: &str) -> String {
     format!("https://rollbar.com/occurrence/uuid/?uuid={uuid}")
@@ -158,13 +164,13 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                     };
                     let api = c.endpoints.rollbar_api.clone();
                     match check_token(&c.http, &api, &token).await {
-                    Ok(()) => Outcome::ok("Rollbar accepts this token for server items"),
-                    Err(Fault::Forbidden) => Outcome::fail(
-                        "Rollbar says this token cannot post server items",
-                        "use the project's `post_server_item` token (Rollbar → Project Settings → Project Access Tokens)",
-                    ),
-                    Err(f) => Outcome::fail(f.line("Rollbar", &super::net::host_of(&api)), f.hint(TOKEN_VAR, API_VAR)),
-                }
+                        Ok(()) => Outcome::ok("Rollbar accepts this token for server items"),
+                        Err(Fault::Forbidden) => Outcome::fail(WRONG_SCOPE.0, WRONG_SCOPE.1),
+                        Err(f) => Outcome::fail(
+                            f.line("Rollbar", &super::net::host_of(&api)),
+                            f.hint(TOKEN_VAR, API_VAR),
+                        ),
+                    }
                 })
             },
         },

@@ -31,6 +31,12 @@ pub fn restore_terminal() {
     }
 }
 
+/// Ctrl-C during a command that asks: the terminal put right, then what it means.
+pub fn interrupted(what_now: &str) {
+    restore_terminal();
+    eprintln!("\nStopped (Ctrl-C). {what_now}");
+}
+
 fn cancelled(e: dialoguer::Error) -> Failure {
     restore_terminal();
     let dialoguer::Error::IO(e) = e;

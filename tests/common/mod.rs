@@ -238,20 +238,10 @@ pub fn fake_eu() -> Server {
 }
 
 fn fake_instance(fault: &str, instance: &str) -> Server {
-    let mut child = Command::new(python())
-        .arg(repo().join("tests/support/fake_services.py"))
-        .args(["--fault", fault, "--instance", instance])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Server {
-        child,
-        port: line.trim().parse().unwrap(),
-    }
+    run_script(
+        &repo().join("tests/support/fake_services.py"),
+        &["--fault", fault, "--instance", instance],
+    )
 }
 
 pub fn free_port() -> u16 {
@@ -313,17 +303,30 @@ pub fn shared_aws() -> u16 {
 /// only), so nothing of the machine's own keys or AWS profile leaks into a test.
 pub fn run_clean(dir: &Path, command: &str, args: &[&str], env: &[(&str, String)]) -> Output {
     let home = tempfile::tempdir().unwrap();
+    clean_command(dir, home.path(), command, args, env)
+        .output()
+        .unwrap()
+}
+
+/// `o11y COMMAND ARGS` in `dir` with only PATH, HOME=`home` and `env` in its environment.
+pub fn clean_command(
+    dir: &Path,
+    home: &Path,
+    command: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
     cmd.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap())
-        .env("HOME", home.path())
+        .env("HOME", home)
         .args(["--color", "never", command])
         .args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    cmd
 }
 
 /// The keys and endpoints that make every service check pass against the test servers:
