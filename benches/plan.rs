@@ -32,6 +32,7 @@ fn example() -> Inputs {
             ),
         ],
         gitpod: Some(read(".gitpod.yml")),
+        devcontainer: None,
         sampling_rule: None,
         config: None,
     }

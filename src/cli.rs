@@ -9,7 +9,7 @@ use crate::integrations::Integration;
 #[derive(Debug, Parser)]
 #[command(
     name = "o11y",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("O11Y_COMMIT"), ")"),
     about = "Wire Honeycomb, AWS X-Ray, CloudWatch Logs and Rollbar into the Cruddur Flask backend, and prove they work",
     after_help = "Exit codes: 0 done (or nothing to do), 1 changes pending (`plan`), 2 error.\nStart with `o11y init` in your project folder (or `o11y plan` to see the changes first)."
 )]
@@ -282,8 +282,9 @@ pub struct SmokeArgs {
     /// Do not wait to read the signals back.
     #[arg(long)]
     pub no_verify: bool,
-    /// Seconds to wait for each service (and to read a signal back).
-    #[arg(long, value_name = "SECS", default_value_t = 20.0, value_parser = seconds)]
+    /// Seconds to wait for each service, and at most for a signal to be readable (X-Ray and
+    /// CloudWatch Logs make new data readable only after a processing delay).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = seconds)]
     pub timeout: f64,
     /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
     #[arg(long, value_name = "URL")]

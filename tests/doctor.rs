@@ -118,14 +118,14 @@ fn every_network_fault_is_named_with_a_fix() {
         ),
         (
             "401",
-            "Honeycomb rejected the key",
+            "Honeycomb does not know this key",
             "Rollbar rejected the key",
             "AWS STS rejected the key",
         ),
         (
             "403",
             "does not allow this with it",
-            "cannot post server items",
+            "Rollbar refused the token (403)",
             "does not allow this with it",
         ),
         (
@@ -252,7 +252,7 @@ fn wrong_keys_are_told_apart() {
             "not-a-real-key-0000000000",
             "honeycomb.key",
             "fail",
-            "Honeycomb rejected the key",
+            "Honeycomb does not know this key",
         ),
         (
             "HONEYCOMB_API_KEY",
@@ -266,7 +266,7 @@ fn wrong_keys_are_told_apart() {
             "test-config-key-000000001",
             "honeycomb.key",
             "fail",
-            "a configuration key cannot send traces",
+            "lacks the Send Events permission",
         ),
         (
             "ROLLBAR_ACCESS_TOKEN",
@@ -280,7 +280,7 @@ fn wrong_keys_are_told_apart() {
             "0000000000000000000000000000dead",
             "rollbar.token",
             "fail",
-            "Rollbar rejected the key",
+            "Rollbar does not know this token",
         ),
     ];
     for (var, value, id, status, reason) in cases {

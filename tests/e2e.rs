@@ -364,6 +364,7 @@ fn smoke_signals_reach_listen() {
             .await
             .unwrap();
         let uuid = o11y::integrations::rollbar::send_smoke(
+            &o11y::integrations::net::client(std::time::Duration::from_secs(10)).unwrap(),
             &format!("http://127.0.0.1:{rollbar}/api/1/"),
             "test-token",
             "development",
@@ -617,10 +618,7 @@ fn receivers_survive_a_thousand_malformed_inputs() {
     let started = Instant::now();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let statuses = rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
+        let client = o11y::integrations::net::client(Duration::from_secs(5)).unwrap();
         let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
         // A valid export request, to truncate.

@@ -251,7 +251,7 @@ fn a_rejected_key_names_its_variable_and_nothing_is_stored() {
         (
             "configuration key",
             with(good_env(fake.port, aws), &[("HONEYCOMB_API_KEY", "test-config-key-000000001")]),
-            "a configuration key cannot send traces",
+            "the key lacks the Send Events permission",
         ),
         (
             "Rollbar read token",

@@ -147,6 +147,7 @@ fn inputs(app: &str, home: &str, req: &str) -> Inputs {
             ),
         ],
         gitpod: Some(src(".gitpod.yml", "\nvscode:\n  extensions: []\n")),
+        devcontainer: None,
         sampling_rule: None,
         config: None,
     }

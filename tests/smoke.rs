@@ -128,6 +128,10 @@ fn a_failing_service_is_named_and_the_rest_still_run() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(out.contains("✖ Rollbar"), "{out}");
-    assert!(out.contains("fix: check ROLLBAR_ACCESS_TOKEN"), "{out}");
+    assert!(out.contains("cannot post server items"), "{out}");
+    assert!(
+        out.contains("fix: use the project's `post_server_item` token"),
+        "{out}"
+    );
     assert!(out.contains("✔ CloudWatch Logs  verified"), "{out}");
 }

@@ -321,7 +321,7 @@ async fn start_backend(
         ])
         .env("FLASK_APP", "app")
         .env("PYTHONUNBUFFERED", "1")
-        .env("OTEL_SERVICE_NAME", "backend-flask")
+        .env("OTEL_SERVICE_NAME", crate::project::DEFAULT_SERVICE)
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "local")
@@ -350,10 +350,7 @@ async fn start_backend(
         out.bold("4/4"),
         ROUTES.join(", ")
     ));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| fail(e, "this is a bug"))?;
+    let client = crate::integrations::net::client(Duration::from_secs(5))?;
     let base = format!("http://127.0.0.1:{port}");
     let up = Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -411,21 +408,25 @@ async fn send_smoke(e: &Endpoints) -> Result<(), Failure> {
             "this is a bug; please report it",
         )
     };
-    honeycomb::send_smoke(&format!("http://{host}:{}", p.otlp), "backend-flask")
-        .await
-        .map_err(|err| bug("OTLP", err))?;
-    xray::send_smoke(&format!("{host}:{}", p.xray), "backend-flask")
-        .await
-        .map_err(|err| bug("X-Ray", err))?;
+    honeycomb::send_smoke(
+        &format!("http://{host}:{}", p.otlp),
+        crate::project::DEFAULT_SERVICE,
+    )
+    .await
+    .map_err(|err| bug("OTLP", err))?;
+    xray::send_smoke(
+        &format!("{host}:{}", p.xray),
+        crate::project::DEFAULT_SERVICE,
+    )
+    .await
+    .map_err(|err| bug("X-Ray", err))?;
     cloudwatch::send_smoke_local(&format!("http://{host}:{}", p.logs))
         .await
         .map_err(|err| bug("CloudWatch Logs", err))?;
-    rollbar::send_smoke(
-        &format!("http://{host}:{}/api/1/", p.rollbar),
-        "local",
-        "development",
-    )
-    .await
-    .map_err(|err| bug("Rollbar", err))?;
+    let api = format!("http://{host}:{}/api/1/", p.rollbar);
+    let client = crate::integrations::net::client(std::time::Duration::from_secs(5))?;
+    rollbar::send_smoke(&client, &api, "local", "development")
+        .await
+        .map_err(|err| bug("Rollbar", err.explain(&api).0))?;
     Ok(())
 }

@@ -32,7 +32,7 @@ pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
     if let Ok(p) = &project {
         let text = std::fs::read_to_string(p.root.join(dotenv::FILE)).unwrap_or_default();
         for (k, v) in dotenv::parse(&text) {
-            vars.insert(k, (v, "in .env"));
+            vars.insert(k, (v, doctor::DOTENV));
         }
     }
     for (k, v) in std::env::vars() {
@@ -127,6 +127,7 @@ async fn fix(ctx: &Ctx, report: &doctor::Report, out: &Printer) -> usize {
         let code = [
             "project.requirements",
             "project.compose",
+            "project.workspace",
             "xray.daemon",
             "honeycomb.code",
             "xray.code",
@@ -169,11 +170,7 @@ async fn fix(ctx: &Ctx, report: &doctor::Report, out: &Printer) -> usize {
         }
     }
     if failing("xray.resources") {
-        let service = ctx
-            .project
-            .as_ref()
-            .map(|p| p.service.clone())
-            .unwrap_or_else(|_| "backend-flask".into());
+        let service = ctx.service();
         match crate::integrations::xray::project_rule(ctx.root(), &service) {
             Ok(rule) => {
                 match crate::integrations::xray::provision(ctx.aws().await, &service, &rule, true)

@@ -21,15 +21,7 @@ use crate::ui::{self, Printer};
 
 const TRIES: usize = 3;
 
-/// What a service said of a key.
-enum Verdict {
-    /// Good: what to tell the user, and settings that go with the key (e.g. the EU endpoint).
-    Good(Vec<String>, Vec<(String, String)>),
-    /// The service rejected it: why, and what to do.
-    Wrong(String, String),
-    /// The service could not be asked (network, rate limit): why, and what to do.
-    Unsure(String, String),
-}
+use crate::integrations::KeyVerdict as Verdict;
 
 /// Where a value came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +52,8 @@ impl Source {
 struct Wanted {
     var: &'static str,
     what: &'static str,
+    /// What a good check says it found good ("Honeycomb key OK: ...").
+    checked: &'static str,
     /// Where to get it.
     find: &'static str,
     flag: &'static str,
@@ -67,24 +61,28 @@ struct Wanted {
 
 const HONEYCOMB: Wanted = Wanted {
     var: honeycomb::KEY_VAR,
+    checked: "Honeycomb key",
     what: "Honeycomb API key",
     find: "Honeycomb → Environment settings → API keys (an ingest key)",
     flag: "--honeycomb-key-stdin",
 };
 const ROLLBAR: Wanted = Wanted {
     var: rollbar::TOKEN_VAR,
+    checked: "Rollbar token",
     what: "Rollbar access token",
     find: "Rollbar → Project settings → Project access tokens (the post_server_item one)",
     flag: "--rollbar-token-stdin",
 };
 const AWS_ID: Wanted = Wanted {
     var: "AWS_ACCESS_KEY_ID",
+    checked: "AWS keys",
     what: "AWS access key ID",
     find: "AWS console → IAM → Users → your user → Security credentials → Create access key",
     flag: "--aws-keys-stdin",
 };
 const AWS_SECRET: Wanted = Wanted {
     var: "AWS_SECRET_ACCESS_KEY",
+    checked: "AWS keys",
     what: "AWS secret access key",
     find: "shown once, next to the access key ID, when the key is created",
     flag: "--aws-keys-stdin",
@@ -101,6 +99,8 @@ struct Wizard<'a> {
     timeout: Duration,
     honeycomb_api: String,
     rollbar_api: String,
+    /// The backend's service (a classic Honeycomb key's dataset).
+    service: String,
     /// What will be stored, in order.
     values: Vec<(String, String)>,
 }
@@ -234,6 +234,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
             "rollbar_api",
             rollbar::API,
         ),
+        service: p.service.clone(),
         values: Vec::new(),
     };
     w.store.preflight().map_err(|e| {
@@ -636,16 +637,11 @@ impl Wizard<'_> {
         } else {
             check(self, value)
         };
-        match scrub(verdict, &[value]) {
-            Verdict::Good(lines, settings) => {
-                for (n, l) in lines.iter().enumerate() {
-                    if n == 0 {
-                        self.out.success(l);
-                    } else {
-                        self.out.say(&format!("  {l}"));
-                    }
-                }
-                let _ = settings;
+        match verdict.scrubbed(&[value]) {
+            Verdict::Good {
+                lines, warnings, ..
+            } => {
+                self.good(Some(w.checked), &lines, &warnings);
                 Ok(true)
             }
             Verdict::Wrong(why, fix) => {
@@ -685,6 +681,25 @@ impl Wizard<'_> {
         }
     }
 
+    /// A key's good verdict: the first line as a success (after "`what` OK: "), the rest
+    /// said, problems warned.
+    fn good(&self, what: Option<&str>, lines: &[String], warnings: &[(String, String)]) {
+        for (n, l) in lines.iter().enumerate() {
+            if n == 0 {
+                match what {
+                    Some(what) => self.out.success(&format!("{what} OK: {l}")),
+                    None => self.out.success(l),
+                }
+            } else {
+                self.out.say(&format!("  {l}"));
+            }
+        }
+        for (why, fix) in warnings {
+            self.out.warn(&format!("{why}."));
+            self.out.say(&format!("  {fix}"));
+        }
+    }
+
     fn keep(&mut self, var: &str, value: String) {
         self.values.retain(|(k, _)| k != var);
         self.values.push((var.to_string(), value));
@@ -696,10 +711,10 @@ impl Wizard<'_> {
             let api = w.honeycomb_api.clone();
             let v = w.check(
                 "Honeycomb key",
-                honeycomb_verdict(&w.http, api.clone(), key.to_string()),
+                honeycomb::verdict(&w.http, &api, key, &w.service),
             );
-            if let Verdict::Good(_, s) = &v {
-                *eu_endpoint.borrow_mut() = s.first().map(|(_, v)| v.clone());
+            if let Verdict::Good { settings, .. } = &v {
+                *eu_endpoint.borrow_mut() = settings.first().map(|(_, v)| v.clone());
             }
             v
         };
@@ -722,7 +737,7 @@ impl Wizard<'_> {
         let check = |w: &Self, token: &str| -> Verdict {
             w.check(
                 "Rollbar token",
-                rollbar_verdict(w.http.clone(), w.rollbar_api.clone(), token.to_string()),
+                rollbar::verdict(&w.http, &w.rollbar_api, token),
             )
         };
         let (token, _) = self.obtain(&ROLLBAR, &check)?;
@@ -900,7 +915,7 @@ impl Wizard<'_> {
 
     fn aws_ok(&self, v: Verdict, source: Source, keys: Option<&Keys>) -> Result<bool, Failure> {
         let v = match keys {
-            Some(k) => scrub(v, &[&k.id, &k.secret]),
+            Some(k) => v.scrubbed(&[&k.id, &k.secret]),
             None => v,
         };
         let origin = format!(
@@ -910,10 +925,10 @@ impl Wizard<'_> {
                 .unwrap_or_default()
         );
         match v {
-            Verdict::Good(lines, _) => {
-                for l in lines {
-                    self.out.success(&l);
-                }
+            Verdict::Good {
+                lines, warnings, ..
+            } => {
+                self.good(None, &lines, &warnings);
                 Ok(true)
             }
             Verdict::Wrong(why, fix) if !self.interactive => Err(Failure::new(
@@ -1021,7 +1036,7 @@ impl Wizard<'_> {
                 ctx,
                 chosen,
                 true,
-                Duration::from_secs_f64(self.a.timeout.max(1.0) * 2.0),
+                Duration::from_secs_f64(self.a.timeout.max(1.0) * 3.0),
             ))
         };
         for line in self.out.smoke_lines(&results) {
@@ -1068,83 +1083,14 @@ fn odd_characters(value: &str) -> Option<String> {
     }
 }
 
-/// A service's words with the checked value masked, should they ever quote it.
-fn scrub(v: Verdict, secrets: &[&str]) -> Verdict {
-    let clean = |mut t: String| {
-        for s in secrets.iter().filter(|s| s.len() >= 4) {
-            t = t.replace(*s, &mask(s));
-        }
-        t
-    };
-    match v {
-        Verdict::Good(lines, settings) => {
-            Verdict::Good(lines.into_iter().map(clean).collect(), settings)
-        }
-        Verdict::Wrong(why, fix) => Verdict::Wrong(clean(why), clean(fix)),
-        Verdict::Unsure(why, fix) => Verdict::Unsure(clean(why), clean(fix)),
-    }
-}
-
 /// A value as a shell `export` line holds it.
 fn shell_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
 }
 
-async fn honeycomb_verdict(http: &reqwest::Client, api: String, key: String) -> Verdict {
-    match honeycomb::check_key(http, &api, &key).await {
-        Ok(info) => {
-            if let Some((why, fix)) = info.unusable() {
-                return Verdict::Wrong(why, fix.into());
-            }
-            let mut lines = vec![format!("Honeycomb key OK: {}", info.describe())];
-            let mut settings = Vec::new();
-            if info.elsewhere_than(&api) {
-                lines.push(format!(
-                    "This is a Honeycomb EU key: using {} (OTEL_EXPORTER_OTLP_ENDPOINT is stored with it).",
-                    host_of(&info.api)
-                ));
-                settings.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), info.api.clone()));
-            }
-            if info.classic() {
-                lines.push("A classic key needs a dataset: add `x-honeycomb-dataset=backend-flask` to OTEL_EXPORTER_OTLP_HEADERS in docker-compose.yml (o11y smoke adds it by itself).".into());
-            }
-            Verdict::Good(lines, settings)
-        }
-        Err(Fault::Unauthorized) => Verdict::Wrong(
-            "Honeycomb does not know this key".into(),
-            "copy the key again (Honeycomb → Environment settings → API keys); paste it whole, with no spaces".into(),
-        ),
-        Err(f) => Verdict::Unsure(
-            f.line("Honeycomb", &host_of(&api)),
-            f.hint(honeycomb::KEY_VAR, honeycomb::API_VAR),
-        ),
-    }
-}
-
-async fn rollbar_verdict(http: reqwest::Client, api: String, token: String) -> Verdict {
-    match rollbar::check_token(&http, &api, &token).await {
-        Ok(()) => Verdict::Good(
-            vec!["Rollbar token OK: it can post server items".into()],
-            Vec::new(),
-        ),
-        Err(Fault::Forbidden) => Verdict::Wrong(
-            rollbar::WRONG_SCOPE.0.into(),
-            rollbar::WRONG_SCOPE.1.into(),
-        ),
-        Err(Fault::Unauthorized) => Verdict::Wrong(
-            "Rollbar does not know this token".into(),
-            "copy the post_server_item token again (Rollbar → Project settings → Project access tokens)".into(),
-        ),
-        Err(f) => Verdict::Unsure(
-            f.line("Rollbar", &host_of(&api)),
-            f.hint(rollbar::TOKEN_VAR, rollbar::API_VAR),
-        ),
-    }
-}
-
 async fn aws_verdict(cfg: &aws_config::SdkConfig) -> Verdict {
     match aws::identity(cfg).await {
-        Ok(id) => Verdict::Good(vec![format!("AWS: {}", id.describe())], Vec::new()),
+        Ok(id) => Verdict::good(format!("AWS: {}", id.describe())),
         Err(f @ (Fault::Unauthorized | Fault::Forbidden)) => Verdict::Wrong(
             match f {
                 Fault::Unauthorized => {

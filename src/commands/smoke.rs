@@ -43,11 +43,7 @@ fn failed(detail: impl Into<String>, fix: impl Into<String>) -> Found {
 
 async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> SmokeResult {
     let started = Instant::now();
-    let service = ctx
-        .project
-        .as_ref()
-        .map(|p| p.service.clone())
-        .unwrap_or_else(|_| "backend-flask".into());
+    let service = ctx.service();
     let (status, detail, fix, link) = match i {
         Integration::Honeycomb => match ctx.var(honeycomb::KEY_VAR).map(str::to_string) {
             None => failed(
@@ -63,6 +59,10 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                         ),
                         f.hint(honeycomb::KEY_VAR, honeycomb::API_VAR),
                     ),
+                    Ok(info) if info.unusable().is_some() => {
+                        let (why, fix) = info.unusable().unwrap_or_default();
+                        failed(why, fix)
+                    }
                     Ok(info) => {
                         let mut headers = vec![("x-honeycomb-team", key.as_str())];
                         if info.classic() {
@@ -76,7 +76,7 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                                     info.describe()
                                 ),
                                 None,
-                                Some(info.trace_link(&trace)),
+                                Some(info.trace_link(&service, &trace)),
                             ),
                             Err(f) => failed(
                                 f.line("Honeycomb", &crate::integrations::net::host_of(&info.api)),
@@ -97,17 +97,20 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                     .var("ROLLBAR_ENVIRONMENT")
                     .unwrap_or("development")
                     .to_string();
-                match rollbar::send_smoke(&ctx.endpoints.rollbar_api, &token, &env).await {
+                match rollbar::send_smoke(&ctx.http, &ctx.endpoints.rollbar_api, &token, &env).await {
                     Ok(uuid) => (
                         SmokeStatus::Accepted,
                         format!("error item accepted, uuid {uuid}"),
                         None,
                         Some(rollbar::occurrence_link(&uuid)),
                     ),
-                    Err(e) => failed(
-                        format!("Rollbar did not take the item: {e}"),
-                        "check ROLLBAR_ACCESS_TOKEN with `o11y doctor --only rollbar`",
-                    ),
+                    Err(e) => {
+                        let (why, fix) = e.explain(&ctx.endpoints.rollbar_api);
+                        failed(
+                            crate::secrets::scrub(&format!("Rollbar did not take the item: {why}"), &[&token]),
+                            fix,
+                        )
+                    }
                 }
             }
         },
@@ -123,7 +126,13 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                             Ok((notes, problems)) => match xray::smoke_aws(cfg, &service, verify, wait).await {
                                 Err(e) => failed(e, "run `o11y doctor --only services,xray` for the cause"),
                                 Ok((trace, read)) => {
-                                    let mut detail = if read { format!("segment read back ({trace})") } else { format!("segment accepted ({trace})") };
+                                    let mut detail = if read {
+                                        format!("segment read back ({trace})")
+                                    } else if verify {
+                                        format!("segment accepted ({trace}), not readable yet after {:.0} s: X-Ray processes a trace before it can be read; the link shows it in a minute", wait.as_secs_f64())
+                                    } else {
+                                        format!("segment accepted ({trace})")
+                                    };
                                     for n in notes.iter().chain(problems.iter()) {
                                         detail.push_str(&format!("; {n}"));
                                     }
@@ -136,7 +145,13 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                 Some(region) => match cloudwatch::smoke_aws(cfg, verify, wait).await {
                     Ok((stream, read)) => (
                         if read { SmokeStatus::Verified } else { SmokeStatus::Accepted },
-                        format!("log event {} in cruddur/{stream}", if read { "read back" } else { "accepted" }),
+                        if read {
+                            format!("log event read back in cruddur/{stream}")
+                        } else if verify {
+                            format!("log event accepted in cruddur/{stream}, not readable yet after {:.0} s; the link shows it in a minute", wait.as_secs_f64())
+                        } else {
+                            format!("log event accepted in cruddur/{stream}")
+                        },
                         None,
                         Some(cloudwatch::console_link(&region, &stream)),
                     ),
@@ -201,7 +216,12 @@ pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
         ));
     }
     let wait = Duration::from_secs_f64(a.timeout);
-    let results = rt.block_on(run_steps(ctx, &wanted, !a.no_verify, wait));
+    let results = {
+        let _spin = (!a.json).then(|| {
+            out.spinner("Sending a test signal to each service and reading it back (X-Ray can take a while)…")
+        });
+        rt.block_on(run_steps(ctx, &wanted, !a.no_verify, wait))
+    };
     let failed = results
         .iter()
         .filter(|r| r.status == SmokeStatus::Failed)

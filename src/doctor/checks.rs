@@ -69,6 +69,13 @@ pub fn generic() -> Vec<Check> {
             run: flask_pitfalls,
         },
         Check {
+            id: "project.workspace",
+            group: Group::Project,
+            title: "workspace start",
+            integration: None,
+            run: workspace_files,
+        },
+        Check {
             id: "secrets.literals",
             group: Group::Secrets,
             title: "no keys in tracked files",
@@ -471,6 +478,51 @@ fn is_secret_name(n: &str) -> bool {
     )
 }
 
+/// A workspace file that runs o11y at start must install it first: a new workspace has none.
+fn workspace_files(c: Arc<Ctx>) -> CheckFuture {
+    let Some(inputs) = c.inputs.as_ref() else {
+        return ready(Outcome::skip(NO_PROJECT));
+    };
+    let gitpod = inputs.gitpod.as_ref().filter(|g| {
+        let code: String = g
+            .text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        code.contains("o11y ") && !code.contains("cruddur-o11y")
+    });
+    let devcontainer = inputs
+        .devcontainer
+        .as_ref()
+        .filter(|d| crate::patch::devcontainer::runs_without_install(&d.text));
+    let bad: Vec<&str> = gitpod
+        .iter()
+        .chain(devcontainer.iter())
+        .map(|s| s.path.as_str())
+        .collect();
+    ready(if !bad.is_empty() {
+        Outcome::warn(
+            format!(
+                "{} run(s) o11y at start without installing it: a new workspace has no `o11y`",
+                bad.join(" and ")
+            ),
+            "run `o11y apply` (it adds `pip install cruddur-o11y` before `o11y doctor`)",
+        )
+    } else if inputs.gitpod.is_none() && inputs.devcontainer.is_none() {
+        Outcome::skip("no .gitpod.yml or .devcontainer/devcontainer.json")
+    } else if inputs
+        .gitpod
+        .iter()
+        .chain(inputs.devcontainer.iter())
+        .any(|s| s.text.contains("cruddur-o11y"))
+    {
+        Outcome::ok("the workspace installs o11y before it runs `o11y doctor`")
+    } else {
+        Outcome::ok("the workspace does not run o11y at start (`o11y apply` adds it)")
+    })
+}
+
 fn flask_pitfalls(c: Arc<Ctx>) -> CheckFuture {
     let Some(inputs) = c.inputs.as_ref() else {
         return ready(Outcome::skip(NO_PROJECT));
@@ -498,29 +550,30 @@ fn flask_pitfalls(c: Arc<Ctx>) -> CheckFuture {
             .unwrap_or_default();
         let debug_env =
             Regex::new(r#"FLASK_DEBUG["']?\s*[:=]\s*["']?(1|true)"#).expect("valid regex");
+        // Zero-code instrumentation: the backend is started through `opentelemetry-instrument`.
+        let zero_code = c.enabled.contains(&Integration::Honeycomb)
+            && (dockerfile.contains("opentelemetry-instrument")
+                || compose.contains("opentelemetry-instrument"));
         if code.contains("before_first_request") {
             Outcome::fail(
                 "app.py uses @app.before_first_request, which Flask 2.3 removed: the backend will not start",
                 "move that code into `with app.app_context():` right after `app = Flask(__name__)` (`o11y plan --only rollbar` shows it)",
             )
-        } else if c.enabled.contains(&Integration::Honeycomb)
+        } else if zero_code
             && (debug_env.is_match(&compose)
                 || debug_env.is_match(&dockerfile)
                 || dockerfile.contains("--debug"))
         {
+            // opentelemetry.io, Python zero-code troubleshooting: "The debug mode can break
+            // instrumentation from happening because it enables a reloader." In-code setup, as
+            // o11y writes it, is run again by the reloader's child and is not affected.
             Outcome::warn(
-                "Flask runs in debug mode with its reloader, which drops OpenTelemetry's auto-instrumentation",
+                "`opentelemetry-instrument` runs Flask in debug mode with its reloader, which drops the zero-code instrumentation",
                 "remove FLASK_DEBUG=1 / --debug, or add `--no-reload` to the `flask run` command",
             )
-        } else if c.enabled.contains(&Integration::Honeycomb)
-            && code.contains("debug=True")
-            && !code.contains("use_reloader=False")
-            && dockerfile
-                .lines()
-                .any(|l| l.trim_start().starts_with("CMD") && l.contains("app.py"))
-        {
+        } else if zero_code && code.contains("debug=True") && !code.contains("use_reloader=False") {
             Outcome::warn(
-                "the Dockerfile runs `python app.py`, whose `app.run(debug=True)` starts the reloader, which drops OpenTelemetry's auto-instrumentation",
+                "`opentelemetry-instrument` runs `app.run(debug=True)`, whose reloader drops the zero-code instrumentation",
                 "write `app.run(debug=True, use_reloader=False)`",
             )
         } else {

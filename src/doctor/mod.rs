@@ -110,6 +110,9 @@ pub struct Endpoints {
     pub backend: String,
 }
 
+/// Where a variable read from `.env` came from, in [`Ctx::vars`].
+pub const DOTENV: &str = "in .env";
+
 /// Everything the checks look at, gathered once.
 pub struct Ctx {
     pub project: Result<Project, String>,
@@ -133,10 +136,62 @@ impl Ctx {
             .filter(|v| !v.is_empty())
     }
 
+    /// The AWS configuration: the SDK's own chain, and the keys and region `init` stored in
+    /// `.env` where this shell sets none (an `AWS_PROFILE` or keys set in the shell win).
     pub async fn aws(&self) -> &aws_config::SdkConfig {
+        use crate::integrations::aws;
         self.aws
-            .get_or_init(|| crate::integrations::aws::config(self.timeout.mul_f64(0.8)))
+            .get_or_init(|| async {
+                let from_env_file = |name: &str| {
+                    self.vars
+                        .get(name)
+                        .filter(|(v, from)| *from == DOTENV && !v.is_empty())
+                        .map(|(v, _)| v.clone())
+                };
+                let shell_has = |name: &str| {
+                    self.vars
+                        .get(name)
+                        .is_some_and(|(v, from)| *from != DOTENV && !v.is_empty())
+                };
+                let keys = if shell_has("AWS_ACCESS_KEY_ID") || shell_has("AWS_PROFILE") {
+                    None
+                } else {
+                    match (
+                        from_env_file("AWS_ACCESS_KEY_ID"),
+                        from_env_file("AWS_SECRET_ACCESS_KEY"),
+                    ) {
+                        (Some(id), Some(secret)) => Some(aws::Keys {
+                            id,
+                            secret,
+                            token: from_env_file("AWS_SESSION_TOKEN"),
+                        }),
+                        _ => None,
+                    }
+                };
+                let region = if aws::REGION_VARS.iter().any(|v| shell_has(v)) {
+                    None
+                } else {
+                    aws::REGION_VARS.iter().find_map(|v| from_env_file(v))
+                };
+                let timeout = self.timeout.mul_f64(0.8);
+                let cfg = aws::config_with(timeout, keys.as_ref(), None).await;
+                match region {
+                    // A profile's own region wins over .env's.
+                    Some(r) if cfg.region().is_none() => {
+                        aws::config_with(timeout, keys.as_ref(), Some(&r)).await
+                    }
+                    _ => cfg,
+                }
+            })
             .await
+    }
+
+    /// The backend's service name: the project's, else the bootcamp's default.
+    pub fn service(&self) -> String {
+        self.project
+            .as_ref()
+            .map(|p| p.service.clone())
+            .unwrap_or_else(|_| crate::project::DEFAULT_SERVICE.into())
     }
 
     pub fn root(&self) -> Option<&std::path::Path> {

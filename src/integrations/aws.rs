@@ -65,6 +65,29 @@ pub fn valid_region(r: &str) -> bool {
         && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
 }
 
+/// Calls `probe` until it finds what it looks for (`Ok(true)`), waiting longer after each miss
+/// (250 ms, then ×1.6, at most 3 s) and giving up once `bound` has passed (`Ok(false)`). For the
+/// read-backs of X-Ray and CloudWatch Logs, which make new data readable only after a delay.
+pub async fn poll<F, Fut, E>(bound: Duration, mut probe: F) -> Result<bool, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, E>>,
+{
+    let until = std::time::Instant::now() + bound;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if probe().await? {
+            return Ok(true);
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        tokio::time::sleep(pause.min(left)).await;
+        pause = pause.mul_f64(1.6).min(Duration::from_secs(3));
+    }
+}
+
 /// Who the credentials belong to.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Identity {
@@ -125,6 +148,8 @@ pub fn fault<E: ProvideErrorMetadata + std::error::Error + 'static>(
             match code {
                 "InvalidClientTokenId"
                 | "SignatureDoesNotMatch"
+                // JSON-protocol services (X-Ray, CloudWatch Logs) name a wrong secret so.
+                | "InvalidSignatureException"
                 | "UnrecognizedClientException"
                 | "ExpiredToken"
                 | "ExpiredTokenException"

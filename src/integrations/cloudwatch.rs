@@ -189,8 +189,7 @@ pub async fn smoke_aws(
     if !verify {
         return Ok((stream, false));
     }
-    let until = std::time::Instant::now() + wait;
-    loop {
+    let read = super::aws::poll(wait, || async {
         let got = client
             .get_log_events()
             .log_group_name(LOG_GROUP)
@@ -199,18 +198,14 @@ pub async fn smoke_aws(
             .send()
             .await
             .map_err(|e| err(super::aws::fault(&e)))?;
-        if got
-            .events()
-            .iter()
-            .any(|e| e.message() == Some(message.as_str()))
-        {
-            return Ok((stream, true));
-        }
-        if std::time::Instant::now() > until {
-            return Ok((stream, false));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
+        Ok::<bool, String>(
+            got.events()
+                .iter()
+                .any(|e| e.message() == Some(message.as_str())),
+        )
+    })
+    .await?;
+    Ok((stream, read))
 }
 
 pub fn console_link(region: &str, stream: &str) -> String {

@@ -178,8 +178,14 @@ pub struct KeyInfo {
     /// Empty for a classic key (no environments).
     pub environment: String,
     pub environment_slug: String,
-    /// `ingest` or `configuration`.
+    /// `ingest` or `configuration` (classic keys say `configuration`).
     pub key_type: String,
+    /// `api_key_access.events`: whether the key may send events (spans). This, not the type,
+    /// decides: a configuration key with Send Events sends, and so does every classic key.
+    pub events: bool,
+    /// `api_key_access.createDatasets`: whether the first span of a new service may create
+    /// its dataset. Absent from the answer: assumed yes.
+    pub create_datasets: bool,
     /// The API that accepted it (the EU one for an EU key).
     pub api: String,
 }
@@ -190,22 +196,51 @@ impl KeyInfo {
     }
 
     pub fn describe(&self) -> String {
-        let env = if self.classic() {
-            "a classic key (no environments: spans need a dataset)".to_string()
+        if self.classic() {
+            format!(
+                "team {}, a classic key (no environments: spans need a dataset)",
+                self.team
+            )
         } else {
-            format!("environment {}", self.environment)
-        };
-        format!("team {}, {env}, {} key", self.team, self.key_type)
+            format!(
+                "team {}, environment {}, {} key",
+                self.team, self.environment, self.key_type
+            )
+        }
     }
 
     /// Why `/1/auth` accepted this key yet it cannot send traces, with the fix.
     pub fn unusable(&self) -> Option<(String, &'static str)> {
-        (self.key_type == "configuration").then(|| {
+        (!self.events).then(|| {
             (
-                format!("{}: a configuration key cannot send traces", self.describe()),
-                "create an ingest key in Honeycomb (Environment settings → API keys) and set HONEYCOMB_API_KEY to it",
+                format!(
+                    "{}: the key lacks the Send Events permission, so it cannot send traces",
+                    self.describe()
+                ),
+                "give the key Send Events (Honeycomb → Environment settings → API keys → the key → Edit), or create an ingest key and set HONEYCOMB_API_KEY to it",
             )
         })
+    }
+
+    /// Why the first spans of `service` may be dropped: the key cannot create its dataset.
+    pub fn dataset_warning(&self, service: &str) -> Option<(String, String)> {
+        (!self.create_datasets).then(|| {
+            (
+                format!(
+                    "the key cannot create datasets: until the dataset `{service}` exists, Honeycomb drops its spans"
+                ),
+                format!(
+                    "give the key Create Datasets (Honeycomb → Environment settings → API keys → the key → Edit), or create the dataset `{service}` in Honeycomb first"
+                ),
+            )
+        })
+    }
+
+    /// The headers line a classic key needs in docker-compose.yml.
+    pub fn classic_headers(service: &str) -> String {
+        format!(
+            "OTEL_EXPORTER_OTLP_HEADERS=\"x-honeycomb-team=${{HONEYCOMB_API_KEY}},x-honeycomb-dataset={service}\""
+        )
     }
 
     /// Whether another API than `asked` accepted the key (the EU one).
@@ -213,8 +248,8 @@ impl KeyInfo {
         self.api.trim_end_matches('/') != asked.trim_end_matches('/')
     }
 
-    /// Where a trace shows up in Honeycomb's UI.
-    pub fn trace_link(&self, trace_id: &str) -> String {
+    /// Where a trace shows up in Honeycomb's UI; a classic key's spans are in `dataset`.
+    pub fn trace_link(&self, dataset: &str, trace_id: &str) -> String {
         let ui = if self.api.contains("eu1") {
             "https://ui.eu1.honeycomb.io"
         } else {
@@ -222,7 +257,7 @@ impl KeyInfo {
         };
         if self.classic() {
             format!(
-                "{ui}/{}/datasets/backend-flask/trace?trace_id={trace_id}",
+                "{ui}/{}/datasets/{dataset}/trace?trace_id={trace_id}",
                 self.team_slug
             )
         } else {
@@ -258,21 +293,20 @@ async fn auth(
     if v.pointer("/team/slug").is_none() {
         return Err(Fault::BadBody("the answer to /1/auth has no team".into()));
     }
-    let ingest = v.pointer("/api_key_access/createDatasets").is_some() || s("/type") == "ingest";
+    let flag = |name: &str| {
+        v.pointer(&format!("/api_key_access/{name}"))
+            .and_then(|x| x.as_bool())
+    };
+    let key_type = s("/type");
     Ok(KeyInfo {
         team: s("/team/name"),
         team_slug: s("/team/slug"),
         environment: s("/environment/name"),
         environment_slug: s("/environment/slug"),
-        key_type: if s("/type").is_empty() {
-            if ingest {
-                "ingest".into()
-            } else {
-                "configuration".into()
-            }
-        } else {
-            s("/type")
-        },
+        // An answer without `api_key_access` (older API versions): an ingest key sends.
+        events: flag("events").unwrap_or(key_type == "ingest"),
+        create_datasets: flag("createDatasets").unwrap_or(true),
+        key_type,
         api: api.to_string(),
     })
 }
@@ -303,6 +337,57 @@ pub async fn check_key(
     }
 }
 
+/// What Honeycomb says of `key`, for a backend whose service (and classic dataset) is `service`.
+pub async fn verdict(
+    http: &reqwest::Client,
+    api: &str,
+    key: &str,
+    service: &str,
+) -> super::KeyVerdict {
+    use super::net::{host_of, Fault};
+    use super::KeyVerdict;
+    match check_key(http, api, key).await {
+        Ok(info) => {
+            if let Some((why, fix)) = info.unusable() {
+                return KeyVerdict::Wrong(why, fix.into());
+            }
+            let mut lines = vec![info.describe()];
+            let mut warnings = Vec::new();
+            let mut settings = Vec::new();
+            if info.elsewhere_than(api) {
+                lines.push(format!(
+                    "This is a Honeycomb EU key: using {} (OTEL_EXPORTER_OTLP_ENDPOINT goes with it).",
+                    host_of(&info.api)
+                ));
+                settings.push((ENDPOINT_VAR.to_string(), info.api.clone()));
+            }
+            if info.classic() {
+                warnings.push((
+                    format!("a classic key sends only with a dataset, and the backend's headers name none (its spans would go to `{service}` only with `x-honeycomb-dataset`)"),
+                    format!("add the dataset to docker-compose.yml: {} (o11y smoke adds it by itself)", KeyInfo::classic_headers(service)),
+                ));
+            }
+            warnings.extend(info.dataset_warning(service));
+            KeyVerdict::Good {
+                lines,
+                warnings,
+                settings,
+            }
+        }
+        Err(Fault::Unauthorized) => KeyVerdict::Wrong(
+            "Honeycomb does not know this key".into(),
+            "copy the key again (Honeycomb → Environment settings → API keys); paste it whole, with no spaces".into(),
+        ),
+        Err(f) => KeyVerdict::Unsure(
+            f.line("Honeycomb", &host_of(api)),
+            f.hint(KEY_VAR, API_VAR),
+        ),
+    }
+}
+
+/// The variable the backend's OTLP exporter reads its endpoint from.
+pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
 pub fn checks() -> Vec<crate::doctor::Check> {
     use crate::doctor::{Check, Group};
     vec![
@@ -329,22 +414,26 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                         return Outcome::skip("no key to check (see HONEYCOMB_API_KEY)");
                     };
                     let api = c.endpoints.honeycomb_api.clone();
-                    match check_key(&c.http, &api, &key).await {
-                    Ok(info) if info.unusable().is_some() => {
-                        let (why, fix) = info.unusable().unwrap_or_default();
-                        Outcome::fail(why, fix)
+                    let mut v = verdict(&c.http, &api, &key, &c.service())
+                        .await
+                        .scrubbed(&[&key]);
+                    if let super::KeyVerdict::Good {
+                        settings, warnings, ..
+                    } = &mut v
+                    {
+                        // The EU endpoint is only a problem where the backend does not use it yet.
+                        for (var, value) in settings.iter() {
+                            if c.var(var).map(|v| v.trim_end_matches('/'))
+                                != Some(value.trim_end_matches('/'))
+                            {
+                                warnings.push((
+                                    "this is a Honeycomb EU key".into(),
+                                    format!("send traces to the EU: {var}={value} (in .env)"),
+                                ));
+                            }
+                        }
                     }
-                    Ok(info) if info.classic() => Outcome::warn(
-                        info.describe(),
-                        "add the dataset to the headers: OTEL_EXPORTER_OTLP_HEADERS=\"x-honeycomb-team=${HONEYCOMB_API_KEY},x-honeycomb-dataset=backend-flask\"",
-                    ),
-                    Ok(info) if info.elsewhere_than(&api) => Outcome::warn(
-                        format!("{}; this is a Honeycomb EU key", info.describe()),
-                        format!("send traces to the EU: OTEL_EXPORTER_OTLP_ENDPOINT={}", info.api),
-                    ),
-                    Ok(info) => Outcome::ok(info.describe()),
-                    Err(f) => Outcome::fail(f.line("Honeycomb", &super::net::host_of(&api)), f.hint(KEY_VAR, API_VAR)),
-                }
+                    v.outcome()
                 })
             },
         },

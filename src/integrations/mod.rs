@@ -182,6 +182,74 @@ pub struct Spec {
     pub hand_made: &'static [HandMade],
 }
 
+/// What a service said of a key, in one wording for `init` (which asks again) and `doctor`
+/// (which reports it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyVerdict {
+    /// Good: what to tell the user, problems that do not stop it from working (why, fix),
+    /// and settings that go with the key (e.g. the EU endpoint).
+    Good {
+        lines: Vec<String>,
+        warnings: Vec<(String, String)>,
+        settings: Vec<(String, String)>,
+    },
+    /// The service rejected it: why, and what to do.
+    Wrong(String, String),
+    /// The service could not be asked (network, rate limit): why, and what to do.
+    Unsure(String, String),
+}
+
+impl KeyVerdict {
+    pub fn good(line: impl Into<String>) -> KeyVerdict {
+        KeyVerdict::Good {
+            lines: vec![line.into()],
+            warnings: Vec::new(),
+            settings: Vec::new(),
+        }
+    }
+
+    /// Every text with `secrets` masked, should a service ever quote one.
+    pub fn scrubbed(self, secrets: &[&str]) -> KeyVerdict {
+        let clean = |t: String| crate::secrets::scrub(&t, secrets);
+        match self {
+            KeyVerdict::Good {
+                lines,
+                warnings,
+                settings,
+            } => KeyVerdict::Good {
+                lines: lines.into_iter().map(clean).collect(),
+                warnings: warnings
+                    .into_iter()
+                    .map(|(w, f)| (clean(w), clean(f)))
+                    .collect(),
+                settings,
+            },
+            KeyVerdict::Wrong(why, fix) => KeyVerdict::Wrong(clean(why), clean(fix)),
+            KeyVerdict::Unsure(why, fix) => KeyVerdict::Unsure(clean(why), clean(fix)),
+        }
+    }
+
+    /// As a doctor check's outcome.
+    pub fn outcome(self) -> crate::doctor::Outcome {
+        use crate::doctor::Outcome;
+        match self {
+            KeyVerdict::Good {
+                lines, warnings, ..
+            } if warnings.is_empty() => Outcome::ok(lines.join("; ")),
+            KeyVerdict::Good {
+                lines, warnings, ..
+            } => {
+                let (why, fix): (Vec<String>, Vec<String>) = warnings.into_iter().unzip();
+                Outcome::warn(
+                    format!("{}; {}", lines.join("; "), why.join("; ")),
+                    fix.join("; "),
+                )
+            }
+            KeyVerdict::Wrong(why, fix) | KeyVerdict::Unsure(why, fix) => Outcome::fail(why, fix),
+        }
+    }
+}
+
 /// AWS credentials and region, shared by every integration for which `uses_aws` holds.
 pub const AWS_ENV: &[EnvVar] = &[
     EnvVar {
@@ -200,6 +268,7 @@ pub const AWS_ENV: &[EnvVar] = &[
 
 /// A client for the smoke steps: short timeouts, no proxy surprises.
 pub(crate) fn smoke_client() -> Result<reqwest::Client, String> {
+    net::use_one_crypto_library();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()

@@ -138,9 +138,10 @@ pub async fn send_bytes(
 ) -> Result<(u16, bytes::Bytes), Fault> {
     let r = req.send().await.map_err(|e| Fault::from_reqwest(&e))?;
     let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
+    // Retry-After is HTTP's; Rollbar says it with x-rate-limit-remaining-seconds instead.
+    let retry = ["retry-after", "x-rate-limit-remaining-seconds"]
+        .iter()
+        .find_map(|h| r.headers().get(*h))
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let body = r.bytes().await.map_err(|e| Fault::from_reqwest(&e))?;
@@ -169,8 +170,18 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The HTTP client for the services' APIs, giving up after `timeout`.
+/// Makes aws-lc, the crypto library the AWS SDK's rustls uses, the one of every other rustls
+/// client too: one TLS stack, one crypto library.
+pub fn use_one_crypto_library() {
+    // Err only when a provider is installed already, which is the same one.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// The HTTP client for the services' APIs, giving up after `timeout`. Server certificates are
+/// checked against the system's root certificates, as the AWS SDK does, so a proxy with its
+/// own CA works the same for every service.
 pub fn client(timeout: std::time::Duration) -> Result<reqwest::Client, crate::error::Failure> {
+    use_one_crypto_library();
     reqwest::Client::builder()
         .timeout(timeout)
         .build()

@@ -70,60 +70,179 @@ pub fn smoke_item(environment: &str, uuid: &str) -> serde_json::Value {
     })
 }
 
-/// Sends one smoke item to an API base (`.../api/1/`); returns the uuid Rollbar answered with.
-pub async fn send_smoke(base: &str, token: &str, environment: &str) -> Result<String, String> {
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let client = super::smoke_client()?;
-    let body = super::expect_2xx(
+/// The item the key check posts: level `debug`, one fingerprint, so every check folds into one
+/// Rollbar item ("o11y token check") instead of adding one per run.
+pub fn token_check_item(environment: &str) -> serde_json::Value {
+    serde_json::json!({
+        "data": {
+            "environment": environment,
+            "level": "debug",
+            "title": TOKEN_CHECK_TITLE,
+            "fingerprint": "o11y-token-check",
+            "platform": "o11y",
+            "language": "python",
+            "body": {"message": {"body": "o11y checked that this token can post server items"}},
+            "notifier": {"name": "o11y", "version": env!("CARGO_PKG_VERSION")}
+        }
+    })
+}
+
+pub const TOKEN_CHECK_TITLE: &str = "o11y token check";
+
+/// Why Rollbar refused a token. It answers all of these with 403 and tells them apart only by
+/// the message (docs.rollbar.com/reference/response-codes; the notifiers surface that message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// "access token not found": no project has this token.
+    Unknown,
+    /// "The access token is disabled".
+    Disabled,
+    /// "... post_server_item scope is required ...": a read (or client) token.
+    Scope,
+    /// Any other 403, with Rollbar's message.
+    Other(String),
+}
+
+impl Refusal {
+    pub fn from_message(message: &str) -> Refusal {
+        let m = message.to_ascii_lowercase();
+        if m.contains("scope") {
+            Refusal::Scope
+        } else if m.contains("disabled") {
+            Refusal::Disabled
+        } else if m.contains("not found") || m.contains("invalid access token") {
+            Refusal::Unknown
+        } else {
+            Refusal::Other(message.chars().take(200).collect())
+        }
+    }
+
+    /// What happened, and what to do.
+    pub fn explain(&self) -> (String, String) {
+        match self {
+            Refusal::Unknown => (
+                "Rollbar does not know this token (access token not found)".into(),
+                "copy the post_server_item token again (Rollbar → Project Settings → Project Access Tokens); paste it whole".into(),
+            ),
+            Refusal::Disabled => (
+                "Rollbar knows this token, but it is disabled".into(),
+                "enable it again, or use another post_server_item token (Rollbar → Project Settings → Project Access Tokens)".into(),
+            ),
+            Refusal::Scope => (
+                WRONG_SCOPE.0.into(),
+                WRONG_SCOPE.1.into(),
+            ),
+            Refusal::Other(m) => (
+                format!("Rollbar refused the token (403): {m}"),
+                "check the token in Rollbar → Project Settings → Project Access Tokens".into(),
+            ),
+        }
+    }
+}
+
+/// What went wrong posting an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostError {
+    /// Rollbar answered 403: the token is refused, and why.
+    Refused(Refusal),
+    /// Anything else: the network, a rate limit, an answer Rollbar does not send.
+    Fault(super::net::Fault),
+}
+
+impl PostError {
+    /// One line of what happened at `api`, and the fix.
+    pub fn explain(&self, api: &str) -> (String, String) {
+        match self {
+            PostError::Refused(r) => r.explain(),
+            PostError::Fault(f) => (
+                f.line("Rollbar", &super::net::host_of(api)),
+                f.hint(TOKEN_VAR, API_VAR),
+            ),
+        }
+    }
+}
+
+/// Posts one item to an API base (`.../api/1/`); returns the uuid Rollbar answered with.
+/// Rollbar answers a stored item with `{"err": 0, "result": {"uuid": ...}}`.
+pub async fn post_item(
+    client: &reqwest::Client,
+    api: &str,
+    token: &str,
+    item: &serde_json::Value,
+) -> Result<String, PostError> {
+    use super::net::{send, Fault};
+    let (status, body) = send(
         client
-            .post(format!("{}/item/", base.trim_end_matches('/')))
-            .header("x-rollbar-access-token", token)
-            .json(&smoke_item(environment, &uuid))
-            .send()
-            .await,
+            .post(format!("{}/item/", api.trim_end_matches('/')))
+            .header("X-Rollbar-Access-Token", token)
+            .json(item),
+        &[403],
     )
-    .await?;
-    let v: serde_json::Value =
-        serde_json::from_str(&body).map_err(|_| "the answer is not Rollbar's JSON".to_string())?;
+    .await
+    .map_err(PostError::Fault)?;
+    let v: serde_json::Value = serde_json::from_str(&body).map_err(|_| {
+        PostError::Fault(Fault::BadBody(format!(
+            "the answer ({status}) is not Rollbar's JSON"
+        )))
+    })?;
+    if status == 403 {
+        let message = v["message"].as_str().unwrap_or_default();
+        return Err(PostError::Refused(Refusal::from_message(message)));
+    }
     v["result"]["uuid"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| "the answer has no result.uuid".to_string())
+        .ok_or_else(|| PostError::Fault(Fault::BadBody("the answer has no result.uuid".into())))
+}
+
+/// Sends one smoke item; returns the uuid Rollbar answered with.
+pub async fn send_smoke(
+    client: &reqwest::Client,
+    api: &str,
+    token: &str,
+    environment: &str,
+) -> Result<String, PostError> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    post_item(client, api, token, &smoke_item(environment, &uuid)).await
 }
 
 pub const API: &str = "https://api.rollbar.com/api/1/";
 pub const TOKEN_VAR: &str = "ROLLBAR_ACCESS_TOKEN";
 pub const API_VAR: &str = "O11Y_ROLLBAR_API";
 
-/// Checks a token without recording anything. Rollbar authenticates the token, then checks its
-/// scope, and only then validates the item: an item with no body is answered 401 for an unknown
-/// token, 403 for a token that may not post server items, and 422 for a good token (the item
-/// is invalid, so nothing is stored). 422 is therefore the answer that proves the token.
+/// Proves a token by posting one `debug` item titled "o11y token check" (folded into one
+/// Rollbar item by its fingerprint). Nothing less proves it: Rollbar validates an item's shape
+/// before it looks the token up, so an invalid item gets 422 whatever the token, and 422 says
+/// nothing about the token.
 pub async fn check_token(
     client: &reqwest::Client,
     api: &str,
     token: &str,
-) -> Result<(), super::net::Fault> {
-    use super::net::{send, Fault};
-    let (_, body) = send(
-        client
-            .post(format!("{}/item/", api.trim_end_matches('/')))
-            .header("X-Rollbar-Access-Token", token)
-            .json(&serde_json::json!({"data": {"environment": "o11y-token-check"}})),
-        &[422],
-    )
-    .await?;
-    let v: serde_json::Value = serde_json::from_str(&body)
-        .map_err(|_| Fault::BadBody("the answer is not Rollbar's JSON".into()))?;
-    if v.get("err").is_none() {
-        return Err(Fault::BadBody("the answer has no `err` field".into()));
+) -> Result<String, PostError> {
+    post_item(client, api, token, &token_check_item("o11y")).await
+}
+
+/// What Rollbar says of `token`, in the words `init` and `doctor` share.
+pub async fn verdict(client: &reqwest::Client, api: &str, token: &str) -> super::KeyVerdict {
+    use super::KeyVerdict;
+    match check_token(client, api, token).await {
+        Ok(_) => KeyVerdict::good(format!(
+            "it can post server items (it posted a debug item \"{TOKEN_CHECK_TITLE}\")"
+        )),
+        Err(e @ PostError::Refused(_)) => {
+            let (why, fix) = e.explain(api);
+            KeyVerdict::Wrong(why, fix)
+        }
+        Err(e) => {
+            let (why, fix) = e.explain(api);
+            KeyVerdict::Unsure(why, fix)
+        }
     }
-    Ok(())
 }
 
 /// A token Rollbar knows that may not post server items (403), and the fix.
 pub const WRONG_SCOPE: (&str, &str) = (
-    "Rollbar says this token cannot post server items",
+    "Rollbar says this token cannot post server items (post_server_item scope is required)",
     "use the project's `post_server_item` token (Rollbar → Project Settings → Project Access Tokens)",
 );
 
@@ -157,20 +276,14 @@ pub fn checks() -> Vec<crate::doctor::Check> {
             integration: Some(super::Integration::Rollbar),
             run: |c| {
                 Box::pin(async move {
-                    use super::net::Fault;
                     use crate::doctor::Outcome;
                     let Some(token) = c.var(TOKEN_VAR).map(str::to_string) else {
                         return Outcome::skip("no token to check (see ROLLBAR_ACCESS_TOKEN)");
                     };
-                    let api = c.endpoints.rollbar_api.clone();
-                    match check_token(&c.http, &api, &token).await {
-                        Ok(()) => Outcome::ok("Rollbar accepts this token for server items"),
-                        Err(Fault::Forbidden) => Outcome::fail(WRONG_SCOPE.0, WRONG_SCOPE.1),
-                        Err(f) => Outcome::fail(
-                            f.line("Rollbar", &super::net::host_of(&api)),
-                            f.hint(TOKEN_VAR, API_VAR),
-                        ),
-                    }
+                    verdict(&c.http, &c.endpoints.rollbar_api, &token)
+                        .await
+                        .scrubbed(&[&token])
+                        .outcome()
                 })
             },
         },

@@ -64,7 +64,9 @@ pub const SPEC: Spec = Spec {
 pub const DAEMON_SERVICE: &str = "xray-daemon";
 
 /// The daemon service, in block style at two levels of `{i}` (one indent unit) below `services:`.
-/// `{e}` is the file's line ending.
+/// `{e}` is the file's line ending. The image's ENTRYPOINT is already
+/// `/xray -t 0.0.0.0:2000 -b 0.0.0.0:2000`, and compose appends each `command` item to it as
+/// one argument: `-o` (local mode: no EC2 metadata look-ups). The region comes from AWS_REGION.
 pub const DAEMON_TEMPLATE: &str = "{i}xray-daemon:{e}\
 {i}{i}image: \"amazon/aws-xray-daemon\"{e}\
 {i}{i}environment:{e}\
@@ -72,7 +74,7 @@ pub const DAEMON_TEMPLATE: &str = "{i}xray-daemon:{e}\
 {i}{i}{i}AWS_SECRET_ACCESS_KEY: \"${AWS_SECRET_ACCESS_KEY}\"{e}\
 {i}{i}{i}AWS_REGION: \"${AWS_DEFAULT_REGION}\"{e}\
 {i}{i}command:{e}\
-{i}{i}{i}- \"xray -o -b xray-daemon:2000\"{e}\
+{i}{i}{i}- \"-o\"{e}\
 {i}{i}ports:{e}\
 {i}{i}{i}- \"2000:2000/udp\"{e}";
 
@@ -143,11 +145,7 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                     if cfg.region().is_none() {
                         return Outcome::skip("no AWS region (see the credentials check)");
                     }
-                    let service = c
-                        .project
-                        .as_ref()
-                        .map(|p| p.service.clone())
-                        .unwrap_or_else(|_| "backend-flask".into());
+                    let service = c.service();
                     let rule = match project_rule(c.root(), &service) {
                         Ok(r) => r,
                         Err(e) => {
@@ -205,6 +203,7 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                             .filter(|n| !env.iter().any(|e| e == n))
                             .collect();
                     let block = daemon_block(&inputs.compose.text);
+                    let one_string = one_string_command(&block);
                     if !block.contains("2000/udp") {
                         Outcome::fail(
                     "the xray-daemon's port 2000 is not published as UDP: the SDK sends segments over UDP",
@@ -215,6 +214,11 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                             format!("the xray-daemon lacks {}", missing.join(", ")),
                             "add them as \"${VAR}\" references to its environment",
                         )
+                    } else if let Some(cmd) = one_string {
+                        Outcome::warn(
+                            format!("the xray-daemon's command `{cmd}` is one string: the image already runs /xray, and the daemon stops reading flags at that string, so -o (local mode) is ignored and it looks for EC2 metadata"),
+                            "write each flag as its own item: `command: [\"-o\"]` (the region comes from AWS_REGION)",
+                        )
                     } else {
                         Outcome::ok("present, 2000/udp, region and credentials by reference")
                     }
@@ -222,6 +226,48 @@ pub fn checks() -> Vec<crate::doctor::Check> {
             },
         },
     ]
+}
+
+/// The daemon's command when it is written as one string that starts with the program
+/// (`"xray -o -b xray-daemon:2000"`, as a list item or a plain string): the image's
+/// ENTRYPOINT runs /xray already, so that string is a stray argument and every flag in it is lost.
+fn one_string_command(block: &str) -> Option<String> {
+    let mut in_command = false;
+    for line in block.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("command:") {
+            in_command = true;
+            let rest = rest.trim();
+            if rest.is_empty() {
+                continue;
+            }
+            let unquote = |x: &str| x.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+            if let Some(items) = rest.strip_prefix('[') {
+                // Flow list: an item with a space in it is one argument, flags and all.
+                return items
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(unquote)
+                    .find(|i| i.contains(' '));
+            }
+            // A plain string is split into words, and the first word, the program, is a stray
+            // argument that ends flag parsing.
+            let cmd = unquote(rest);
+            let program = cmd.split_whitespace().next().unwrap_or("");
+            return (program.ends_with("xray")).then_some(cmd);
+        }
+        if in_command {
+            match t.strip_prefix('-') {
+                Some(item) => {
+                    let item = item.trim().trim_matches(|c| c == '"' || c == '\'');
+                    return item.contains(' ').then(|| item.to_string());
+                }
+                None if !t.is_empty() && !t.starts_with('#') => return None,
+                None => {}
+            }
+        }
+    }
+    None
 }
 
 /// The lines of the daemon service in a compose file (from its key to the next service).
@@ -340,9 +386,20 @@ pub fn default_rule(service: &str) -> RuleSpec {
         .expect("the template is valid")
 }
 
-fn already(code: Option<&str>, message: Option<&str>) -> bool {
-    code == Some("InvalidRequestException")
-        && message.is_some_and(|m| m.to_ascii_lowercase().contains("exist"))
+/// Whether AWS has a sampling rule of this name (every page read).
+async fn rule_exists(client: &aws_sdk_xray::Client, name: &str) -> bool {
+    client
+        .get_sampling_rules()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .is_ok_and(|all| {
+            all.iter()
+                .filter_map(|r| r.sampling_rule())
+                .any(|r| r.rule_name() == Some(name))
+        })
 }
 
 /// The group and the rule, as AWS has them: (notes, problems). Creates what is missing when
@@ -358,16 +415,22 @@ pub async fn provision(
     let mut notes = Vec::new();
     let mut problems = Vec::new();
     let filter = group_filter(service);
-    // Both reads at once: they do not depend on each other.
+    // Both reads at once: they do not depend on each other. The rules come in pages.
     let (group, rules) = tokio::join!(
         client.get_group().group_name(GROUP).send(),
-        client.get_sampling_rules().send()
+        client
+            .get_sampling_rules()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
     );
     let existing = match group {
         Ok(g) => g
             .group()
             .and_then(|g| g.filter_expression())
             .map(str::to_string),
+        // GetGroup names a missing group only by this code (there is no NotFound code).
         Err(e) if e.code() == Some("InvalidRequestException") => None,
         Err(e) => return Err(super::aws::fault(&e)),
     };
@@ -382,7 +445,12 @@ pub async fn provision(
             .await
         {
             Ok(_) => notes.push(format!("created group {GROUP} ({filter})")),
-            Err(e) if already(e.code(), e.message()) => {
+            // X-Ray has no "already exists" code: InvalidRequestException covers that and
+            // every malformed request, so the group is read again to tell them apart.
+            Err(e)
+                if e.code() == Some("InvalidRequestException")
+                    && client.get_group().group_name(GROUP).send().await.is_ok() =>
+            {
                 notes.push(format!("group {GROUP} is there"))
             }
             Err(e) => return Err(super::aws::fault(&e)),
@@ -391,7 +459,6 @@ pub async fn provision(
     }
     let rules = rules.map_err(|e| super::aws::fault(&e))?;
     let have = rules
-        .sampling_rule_records()
         .iter()
         .filter_map(|r| r.sampling_rule())
         .find(|r| r.rule_name() == Some(rule.rule_name.as_str()))
@@ -416,7 +483,10 @@ pub async fn provision(
             .await
         {
             Ok(_) => notes.push(format!("created sampling rule {}", rule.rule_name)),
-            Err(e) if already(e.code(), e.message()) => {
+            Err(e)
+                if e.code() == Some("InvalidRequestException")
+                    && rule_exists(&client, &rule.rule_name).await =>
+            {
                 notes.push(format!("sampling rule {} is there", rule.rule_name))
             }
             Err(e) => return Err(super::aws::fault(&e)),
@@ -465,22 +535,18 @@ pub async fn smoke_aws(
     if !verify {
         return Ok((trace, false));
     }
-    let until = std::time::Instant::now() + wait;
-    loop {
+    // Real X-Ray makes a trace readable only after processing it, seconds later.
+    let read = super::aws::poll(wait, || async {
         let got = client
             .batch_get_traces()
             .trace_ids(&trace)
             .send()
             .await
             .map_err(|e| super::aws::fault(&e).line("AWS X-Ray", "xray"))?;
-        if got.traces().iter().any(|t| t.id() == Some(trace.as_str())) {
-            return Ok((trace, true));
-        }
-        if std::time::Instant::now() > until {
-            return Ok((trace, false));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
+        Ok::<bool, String>(got.traces().iter().any(|t| t.id() == Some(trace.as_str())))
+    })
+    .await?;
+    Ok((trace, read))
 }
 
 pub fn console_link(region: &str, trace: &str) -> String {

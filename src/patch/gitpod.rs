@@ -1,5 +1,5 @@
 //! .gitpod.yml: the ports o11y needs open (2000 for the X-Ray daemon, 4567 for the backend)
-//! and a start task that runs `o11y doctor`.
+//! and a start task that installs o11y and runs `o11y doctor`.
 
 use yaml_edit::{Mapping, YamlFile, YamlNode};
 
@@ -8,10 +8,15 @@ use super::ParseError;
 
 /// The ports o11y wants, with the name and settings written for each.
 pub const PORTS: &[(u16, &str, &str)] = &[
-    (4567, "backend-flask", "visibility: public"),
+    (4567, crate::project::DEFAULT_SERVICE, "visibility: public"),
     (2000, "xray-daemon", "onOpen: ignore"),
 ];
 pub const TASK_COMMAND: &str = "o11y doctor";
+/// What the task runs at every start: only `/workspace` outlives a prebuild, so o11y is
+/// installed in the task's `command`, not its `init`.
+pub const TASK_LINE: &str = "pip install --quiet cruddur-o11y && o11y doctor";
+/// The task line earlier versions wrote, which ran o11y without installing it.
+const OLD_TASK_LINE: &str = "command: o11y doctor";
 
 fn root(text: &str) -> Result<Option<Mapping>, ParseError> {
     if text.contains('\0') {
@@ -163,14 +168,28 @@ fn add_task(text: &str) -> Result<String, ParseError> {
         .and_then(|r| r.get("tasks"))
         .is_some_and(|t| t.to_string().contains(TASK_COMMAND));
     if present {
-        return Ok(text.to_string());
+        // The task of an earlier version: give it the install.
+        let mut out = String::with_capacity(text.len() + 40);
+        for line in text.split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']);
+            if body.trim() == OLD_TASK_LINE {
+                let indent = &body[..body.len() - body.trim_start().len()];
+                out.push_str(&format!(
+                    "{indent}command: {TASK_LINE}{}",
+                    &line[body.len()..]
+                ));
+            } else {
+                out.push_str(line);
+            }
+        }
+        return Ok(out);
     }
     append_to(
         text,
         "tasks",
         &[vec![
             "name: o11y".to_string(),
-            format!("command: {TASK_COMMAND}"),
+            format!("command: {TASK_LINE}"),
         ]],
     )
 }

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod compose;
+pub mod devcontainer;
 pub mod gitpod;
 pub mod plan;
 pub mod python;

@@ -7,7 +7,7 @@ use similar::TextDiff;
 
 use super::compose::{self, ComposeChange, ComposeError};
 use super::python::{self, Context, Want};
-use super::{gitpod, requirements, ManualStep, ParseError};
+use super::{devcontainer, gitpod, requirements, ManualStep, ParseError};
 use crate::integrations::{xray, EnvVar, Integration, PyFile, AWS_ENV};
 
 /// A file as read from the project, path relative to the project root.
@@ -27,6 +27,8 @@ pub struct Inputs {
     pub requirements: Option<Source>,
     pub python: Vec<(PyFile, Option<Source>)>,
     pub gitpod: Option<Source>,
+    /// .devcontainer/devcontainer.json, when the project has one (Codespaces).
+    pub devcontainer: Option<Source>,
     pub sampling_rule: Option<Source>,
     pub config: Option<Source>,
 }
@@ -297,6 +299,17 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                 error,
             })?;
             edits.push((g.path.clone(), Some(g.text.clone()), after));
+        }
+    }
+
+    // .devcontainer/devcontainer.json
+    if let Some(d) = &inputs.devcontainer {
+        if !on.is_empty() {
+            let after = devcontainer::patch(&d.text).map_err(|error| PlanError {
+                path: d.path.clone(),
+                error,
+            })?;
+            edits.push((d.path.clone(), Some(d.text.clone()), after));
         }
     }
 

@@ -258,6 +258,7 @@ impl Project {
             requirements: source(&self.root, join(&self.backend_dir, "requirements.txt"))?,
             python,
             gitpod: source(&self.root, GITPOD_FILE.to_string())?,
+            devcontainer: source(&self.root, crate::patch::devcontainer::FILE.to_string())?,
             sampling_rule: source(
                 &self.root,
                 crate::integrations::xray::SAMPLING_RULE_PATH.to_string(),

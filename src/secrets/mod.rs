@@ -25,6 +25,15 @@ pub fn mask(secret: &str) -> String {
     format!("****{tail}")
 }
 
+/// `text` with every one of `secrets` (of 4 characters or more) masked.
+pub fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut t = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        t = t.replace(*s, &mask(s));
+    }
+    t
+}
+
 /// Where o11y runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Workspace {

@@ -288,6 +288,14 @@ pub fn xray_standin(moto: u16) -> Server {
     )
 }
 
+/// The X-Ray stand-in with options (`--delay SECS`, `--page-size N`).
+pub fn xray_standin_with(moto: u16, options: &[&str]) -> Server {
+    let target = format!("http://127.0.0.1:{moto}");
+    let mut args = vec!["--moto", target.as_str()];
+    args.extend_from_slice(options);
+    run_script(&repo().join("tests/support/xray_standin.py"), &args)
+}
+
 /// moto behind the X-Ray stand-in, one per test binary: the port to use as AWS_ENDPOINT_URL.
 pub fn shared_aws() -> u16 {
     static AWS: OnceLock<(u16, std::sync::Mutex<(Server, Server)>)> = OnceLock::new();
@@ -348,4 +356,16 @@ pub fn good_env(fake: u16, aws: u16) -> Vec<(&'static str, String)> {
             format!("http://127.0.0.1:{fake}/api/1/"),
         ),
     ]
+}
+
+/// The body of `GET path` on a test server at 127.0.0.1:`port` (HTTP/1.0, no client library).
+pub fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut all = String::new();
+    s.read_to_string(&mut all).unwrap();
+    all.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
 }
