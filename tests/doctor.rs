@@ -157,7 +157,7 @@ fn every_network_fault_is_named_with_a_fix() {
         ),
         (
             "dns",
-            "http://o11y-test.invalid".to_string(),
+            "https://o11y-test.invalid".to_string(),
             "cannot be resolved (DNS)",
         ),
         (

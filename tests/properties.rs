@@ -229,3 +229,67 @@ proptest! {
         }
     }
 }
+
+/// Values as keys really look, and the characters that break a naive .env: quotes, `$`,
+/// backslashes, backticks, `#`, spaces, line breaks, other control characters, non-ASCII.
+fn env_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9/+=_-]{0,40}",
+        "[ -~]{0,24}",
+        "[a-z'\"$`\\\\# \\n\\r\\t\\x00\\x1bé→]{0,16}",
+        any::<String>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Every value .env takes reads back the same through o11y's reader and through a shell
+    /// (`set -a; . ./.env`); every other value is refused before anything is written.
+    #[test]
+    fn dotenv_values_round_trip_or_are_refused(values in prop::collection::vec(env_value(), 1..12)) {
+        use o11y::secrets::dotenv;
+        let named: Vec<(String, String)> = values
+            .iter()
+            .enumerate()
+            .map(|(n, v)| (format!("K{n}"), v.clone()))
+            .collect();
+        let taken: Vec<(String, String)> = named
+            .iter()
+            .filter(|(_, v)| dotenv::quoted(v).is_ok())
+            .cloned()
+            .collect();
+        for (k, v) in &named {
+            let refused = dotenv::quoted(v).is_err();
+            prop_assert_eq!(refused, dotenv::check_values(&[(k.clone(), v.clone())]).is_err());
+            if v.chars().any(|c| c.is_control()) {
+                prop_assert!(refused, "{:?} was taken", v);
+            }
+        }
+        let text = dotenv::merge_keys("# mine\n", &taken);
+        let read: Vec<(String, String)> = dotenv::parse(&text);
+        prop_assert_eq!(&read, &taken);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), &text).unwrap();
+        let script = format!(
+            "set -a; . ./.env; printf '%s\\000' {}",
+            taken.iter().map(|(k, _)| format!("\"${k}\"")).collect::<Vec<_>>().join(" ")
+        );
+        let out = std::process::Command::new("sh")
+            .current_dir(dir.path())
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        prop_assert!(out.status.success(), "sh: {}", String::from_utf8_lossy(&out.stderr));
+        let from_sh: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split('\0')
+            .filter(|_| !taken.is_empty())
+            .map(str::to_string)
+            .collect();
+        let expect: Vec<String> = taken.iter().map(|(_, v)| v.clone()).chain(std::iter::once(String::new())).collect();
+        if !taken.is_empty() {
+            prop_assert_eq!(from_sh, expect, "{}", text);
+        }
+        prop_assert!(!dir.path().join("pwned").exists());
+    }
+}

@@ -11,6 +11,12 @@ use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
     let p = super::find_project(g)?;
+    if a.local {
+        // Local mode ends in .env: find out first whether it can be written, before any file
+        // is changed.
+        dotenv::preflight(&p.root)
+            .map_err(|e| Failure::new(format!("{e}; nothing was changed"), e.hint()))?;
+    }
     let plan = super::compute_plan(&p, super::enabled(&p), a.only.clone(), a.local)?;
     let code = execute(&p, &plan, a.yes, a.json, out)?;
     if !a.local && !a.cloud && !plan.is_empty() {

@@ -250,7 +250,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
                 }
                 stopped = true;
             }
-            match tokio::time::timeout(Duration::from_millis(250), running.arrivals.recv()).await {
+            match tokio::time::timeout(Duration::from_millis(250), running.next()).await {
                 Ok(Some(arrival)) => {
                     seen.note(&arrival, real_app);
                     tally.add(&arrival);

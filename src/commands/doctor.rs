@@ -7,18 +7,10 @@ use std::time::Duration;
 use crate::cli::{DoctorArgs, Global};
 use crate::doctor::{self, Ctx, Endpoints, Status};
 use crate::error::Failure;
-use crate::integrations::{cloudwatch, honeycomb, rollbar};
+use crate::integrations::cloudwatch;
 use crate::patch::apply;
 use crate::secrets::dotenv;
 use crate::ui::Printer;
-
-/// flag > environment > o11y.toml > default.
-pub fn endpoint(flag: &Option<String>, var: &str, toml: Option<&String>, default: &str) -> String {
-    flag.clone()
-        .or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
-        .or_else(|| toml.cloned())
-        .unwrap_or_else(|| default.to_string())
-}
 
 pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
     let project =
@@ -38,11 +30,7 @@ pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
     for (k, v) in std::env::vars() {
         vars.insert(k, (v, "in this shell"));
     }
-    let toml = project
-        .as_ref()
-        .ok()
-        .map(|p| p.config.endpoints.clone())
-        .unwrap_or_default();
+    let apis = super::apis(project.as_ref().ok(), &a.honeycomb_api, &a.rollbar_api)?;
     let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
     // Requests give up a little before the check does, so the diagnosis is the service's own.
     let http = crate::integrations::net::client(timeout.mul_f64(0.8))?;
@@ -52,19 +40,10 @@ pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
         enabled,
         vars,
         endpoints: Endpoints {
-            honeycomb_api: endpoint(
-                &a.honeycomb_api,
-                honeycomb::API_VAR,
-                toml.get("honeycomb_api"),
-                honeycomb::API,
-            ),
-            rollbar_api: endpoint(
-                &a.rollbar_api,
-                rollbar::API_VAR,
-                toml.get("rollbar_api"),
-                rollbar::API,
-            ),
+            honeycomb_api: apis.honeycomb,
+            rollbar_api: apis.rollbar,
             backend: a.backend_url.clone(),
+            notes: apis.notes,
         },
         http,
         timeout,
@@ -75,15 +54,56 @@ pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
 
 pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
     let rt = super::runtime()?;
-    let checks: Vec<doctor::Check> = doctor::registry()
+    let all = doctor::registry();
+    if let Some(only) = &a.only {
+        let unknown: Vec<&str> = only
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| p.is_empty() || !all.iter().any(|c| c.id.starts_with(p)))
+            .collect();
+        if !unknown.is_empty() {
+            let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
+            return Err(Failure::new(
+                format!(
+                    "no check's id starts with {}",
+                    unknown
+                        .iter()
+                        .map(|u| format!("`{u}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!(
+                    "give ids or their beginnings (a group such as `services`, or `honeycomb`): {}",
+                    ids.join(", ")
+                ),
+            ));
+        }
+    }
+    let checks: Vec<doctor::Check> = all
         .into_iter()
         .filter(|c| {
             a.only
                 .as_ref()
-                .is_none_or(|o| o.iter().any(|p| c.id.starts_with(p.as_str())))
+                .is_none_or(|o| o.iter().any(|p| c.id.starts_with(p.trim())))
         })
         .collect();
+    if let Ok(p) = super::find_project(g) {
+        // An apply that was interrupted is rolled back before anything is judged.
+        if p.root.join(apply::STATE_DIR).join("journal.json").is_file() {
+            let rolled = apply::lock(&p.root).and_then(|_l| apply::recover(&p.root));
+            match rolled {
+                Ok(Some(n)) => out.warn(&format!(
+                    "An `o11y apply` was interrupted: its {n} file(s) were put back as they were before it. Run `o11y apply` again."
+                )),
+                Ok(None) => {}
+                Err(e) => out.warn(&format!("An interrupted `o11y apply` could not be rolled back: {e} ({})", e.hint())),
+            }
+        }
+    }
     let ctx = Arc::new(context(g, a)?);
+    for n in &ctx.endpoints.notes {
+        out.say(n);
+    }
     let mut report = rt.block_on(doctor::run(ctx.clone(), checks.clone()));
     if a.fix && report.verdict != Status::Ok {
         let fixed = rt.block_on(fix(&ctx, &report, out));

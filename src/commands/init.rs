@@ -208,9 +208,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
     // Every key.
     let kind = a.store.unwrap_or(ws.default_store());
     let stdin = read_stdin(a)?;
-    let endpoints = |flag: &Option<String>, var: &str, key: &str, default: &str| {
-        super::doctor::endpoint(flag, var, p.config.endpoints.get(key), default)
-    };
+    let apis = super::apis(Some(&p), &a.honeycomb_api, &a.rollbar_api)?;
     let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
     let http = crate::integrations::net::client(timeout)?;
     let mut w = Wizard {
@@ -222,18 +220,8 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         rt,
         http,
         timeout,
-        honeycomb_api: endpoints(
-            &a.honeycomb_api,
-            honeycomb::API_VAR,
-            "honeycomb_api",
-            honeycomb::API,
-        ),
-        rollbar_api: endpoints(
-            &a.rollbar_api,
-            rollbar::API_VAR,
-            "rollbar_api",
-            rollbar::API,
-        ),
+        honeycomb_api: apis.honeycomb.clone(),
+        rollbar_api: apis.rollbar.clone(),
         service: p.service.clone(),
         values: Vec::new(),
     };
@@ -243,29 +231,8 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
             e.hint(),
         )
     })?;
-    if !a.no_verify {
-        for (i, name, url, default) in [
-            (
-                Integration::Honeycomb,
-                "Honeycomb",
-                &w.honeycomb_api,
-                honeycomb::API,
-            ),
-            (
-                Integration::Rollbar,
-                "Rollbar",
-                &w.rollbar_api,
-                rollbar::API,
-            ),
-        ] {
-            if chosen.contains(&i) && url.trim_end_matches('/') != default.trim_end_matches('/') {
-                endpoint_allowed(name, url)?;
-                out.say(&format!(
-                    "  {} keys are checked with {url} (set by a flag, an O11Y_ variable or o11y.toml), not {default}",
-                    name
-                ));
-            }
-        }
+    for n in &apis.notes {
+        out.say(&format!("  {n}"));
     }
     out.say(&format!(
         "{} Keys (each is checked with its service; wrong keys are never stored):",
@@ -1056,22 +1023,6 @@ impl Wizard<'_> {
     }
 }
 
-/// Keys only travel encrypted, but to this machine: `http://` is refused for any other host.
-fn endpoint_allowed(name: &str, url: &str) -> Result<(), Failure> {
-    let host = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    let local = matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]");
-    if url.starts_with("http://") && !local {
-        return Err(Failure::new(
-            format!("the {name} API is set to {url}: a key sent there would travel unencrypted (http://)"),
-            "use an https:// URL, or remove the override (--honeycomb-api/--rollbar-api, O11Y_HONEYCOMB_API/O11Y_ROLLBAR_API, [endpoints] in o11y.toml)",
-        ));
-    }
-    Ok(())
-}
-
 /// Why a key cannot be right as typed: keys are printable ASCII with no spaces.
 fn odd_characters(value: &str) -> Option<String> {
     if value.chars().any(|c| c.is_whitespace()) {
@@ -1130,6 +1081,8 @@ fn local(
         out.success("Dry run done: nothing was stored or changed.");
         return Ok(EXIT_OK);
     }
+    dotenv::preflight(&p.root)
+        .map_err(|e| Failure::new(format!("{e}; nothing was changed"), e.hint()))?;
     out.say(&format!("{} Changes to your files:", out.bold("4.")));
     super::apply::execute(p, plan, a.yes, false, out)?;
     super::apply::local_mode(p, out)?;

@@ -47,7 +47,7 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
                 }
             };
             tokio::select! {
-                got = running.arrivals.recv() => {
+                got = running.next() => {
                     let Some(arrival) = got else { break };
                     tally.add(&arrival);
                     if a.json {

@@ -187,6 +187,14 @@ pub async fn run_steps(
             r.push(x);
         }
     }
+    // A service may echo a key back (in an error body, a header dump): never print one.
+    let secrets = ctx.secret_values();
+    let clean = |t: &str| crate::secrets::scrub(t, &secrets);
+    for x in &mut r {
+        x.detail = clean(&x.detail);
+        x.fix = x.fix.as_deref().map(clean);
+        x.link = x.link.as_deref().map(clean);
+    }
     r
 }
 
@@ -203,6 +211,9 @@ pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
         backend_url: String::new(),
     };
     let ctx = Arc::new(super::doctor::context(g, &doctor_args)?);
+    for n in &ctx.endpoints.notes {
+        out.say(n);
+    }
     let wanted: Vec<Integration> = ctx
         .enabled
         .iter()

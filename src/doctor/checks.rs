@@ -705,11 +705,7 @@ fn dotenv_tracked(c: Arc<Ctx>) -> CheckFuture {
         if tracked {
             return Outcome::fail(".env is tracked by git: its keys go to GitHub with the next push", "run `git rm --cached .env`, add `.env` to .gitignore, commit, and rotate the keys in it");
         }
-        let ignored = std::fs::read_to_string(root.join(".gitignore"))
-            .unwrap_or_default()
-            .lines()
-            .any(|l| matches!(l.trim(), ".env" | "/.env" | "*.env" | ".env*"));
-        if ignored {
+        if crate::secrets::dotenv::is_ignored(&root) {
             Outcome::ok(".env exists and is git-ignored")
         } else {
             Outcome::warn(

@@ -108,6 +108,8 @@ pub struct Endpoints {
     pub rollbar_api: String,
     /// Where the backend answers when the stack is up.
     pub backend: String,
+    /// The overrides in effect, each naming where it came from.
+    pub notes: Vec<String>,
 }
 
 /// Where a variable read from `.env` came from, in [`Ctx::vars`].
@@ -184,6 +186,14 @@ impl Ctx {
                 }
             })
             .await
+    }
+
+    /// Every key value o11y knows of in this run, to be masked in any text from outside.
+    pub fn secret_values(&self) -> Vec<&str> {
+        crate::secrets::SECRET_VARS
+            .iter()
+            .filter_map(|n| self.var(n))
+            .collect()
     }
 
     /// The backend's service name: the project's, else the bootcamp's default.
@@ -286,6 +296,12 @@ pub async fn run(ctx: Arc<Ctx>, checks: Vec<Check>) -> Report {
         if let Ok(r) = h.await {
             results.push(r);
         }
+    }
+    // A service may echo a key back (in an error body, a header dump): never print one.
+    let secrets = ctx.secret_values();
+    for r in &mut results {
+        r.reason = crate::secrets::scrub(&r.reason, &secrets);
+        r.fix = r.fix.as_ref().map(|f| crate::secrets::scrub(f, &secrets));
     }
     let mut counts = Counts::default();
     for r in &results {

@@ -329,7 +329,8 @@ pub async fn check_key(
     api: &str,
     key: &str,
 ) -> Result<KeyInfo, super::net::Fault> {
-    match (auth(client, api, key).await, eu_fallback(api)) {
+    let eu = eu_fallback(api).filter(|eu| super::net::key_may_go_to(eu).is_ok());
+    match (auth(client, api, key).await, eu) {
         (Err(super::net::Fault::Unauthorized), Some(eu)) => auth(client, &eu, key)
             .await
             .map_err(|_| super::net::Fault::Unauthorized),

@@ -170,6 +170,46 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Whether a key may be sent to `url`: over `https://`, or over `http://` to this machine only
+/// (127.0.0.0/8, ::1, localhost). Judged on the URL as the HTTP client parses it, so
+/// `HTTP://`, `http:/host`, `http:\\host` and stray spaces are seen for what they are.
+pub fn key_may_go_to(url: &str) -> Result<reqwest::Url, String> {
+    let u = reqwest::Url::parse(url.trim()).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    let host = u.host_str().unwrap_or("");
+    let loopback = match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    match u.scheme() {
+        "https" if !host.is_empty() => Ok(u),
+        "http" if loopback => Ok(u),
+        "http" => Err(format!(
+            "a key sent to {url} would travel unencrypted (http://) to another machine"
+        )),
+        other => Err(format!(
+            "`{url}` is not an https:// URL (its scheme is `{other}`)"
+        )),
+    }
+}
+
+/// Redirects are followed only within the origin the request went to: a key header must never
+/// be carried to another host (reqwest drops only its own sensitive headers on the way).
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().cloned();
+        let same = first.is_some_and(|f| f.origin() == attempt.url().origin());
+        if !same || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// Makes aws-lc, the crypto library the AWS SDK's rustls uses, the one of every other rustls
 /// client too: one TLS stack, one crypto library.
 pub fn use_one_crypto_library() {
@@ -184,6 +224,7 @@ pub fn client(timeout: std::time::Duration) -> Result<reqwest::Client, crate::er
     use_one_crypto_library();
     reqwest::Client::builder()
         .timeout(timeout)
+        .redirect(same_origin_redirects())
         .build()
         .map_err(|e| {
             crate::error::Failure::new(
@@ -191,4 +232,37 @@ pub fn client(timeout: std::time::Duration) -> Result<reqwest::Client, crate::er
                 "this is a bug; please report it",
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_go_encrypted_or_to_this_machine_only() {
+        for ok in [
+            "https://api.honeycomb.io",
+            "http://127.0.0.1:4318",
+            "http://127.8.9.1",
+            "http://localhost:1/x",
+            "HTTP://LOCALHOST:9",
+            "http://[::1]:80",
+            " https://api.rollbar.com/api/1/",
+        ] {
+            assert!(super::key_may_go_to(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.honeycomb.io",
+            "HTTP://api.honeycomb.io",
+            "Http://api.honeycomb.io",
+            "http:/api.honeycomb.io",
+            "http:\\\\api.honeycomb.io",
+            " http://api.honeycomb.io",
+            "http://127.0.0.1.nip.io",
+            "http://localhost.example.com",
+            "ftp://api.honeycomb.io",
+            "api.honeycomb.io",
+            "http://0x7f.1@evil.example",
+        ] {
+            assert!(super::key_may_go_to(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! A CloudWatch Logs API subset (JSON 1.1, dispatched on `X-Amz-Target`): the calls watchtower
 //! and `o11y smoke` make, answered as the service answers, errors included. Memory is bounded:
-//! at most MAX_GROUPS groups, MAX_STREAMS streams, MAX_EVENTS events per stream (oldest go).
+//! at most MAX_GROUPS groups, MAX_STREAMS streams, MAX_EVENTS events per stream and
+//! MAX_STORED bytes of messages in all (the oldest go); a batch and an event are held to the
+//! service's own limits, and GetLogEvents answers at most 1 MB, as the service does.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -14,6 +16,14 @@ const RECEIVER: &str = "logs";
 const MAX_GROUPS: usize = 1000;
 const MAX_STREAMS: usize = 10_000;
 const MAX_EVENTS: usize = 10_000;
+const MAX_STORED: usize = 16 * 1024 * 1024;
+/// PutLogEvents' limits (CloudWatch Logs API reference): "The maximum batch size is 1,048,576
+/// bytes. This size is calculated as the sum of all event messages in UTF-8, plus 26 bytes
+/// for each log event"; an event at most 256 KB. GetLogEvents returns "up to 1 MB".
+const EVENT_OVERHEAD: usize = 26;
+const MAX_BATCH_BYTES: usize = 1_048_576;
+const MAX_EVENT_BYTES: usize = 262_144;
+const MAX_READ_BYTES: usize = 1_048_576;
 
 #[derive(Debug, Clone)]
 struct Event {
@@ -38,6 +48,27 @@ struct Stream {
 pub struct Store {
     groups: BTreeMap<String, Group>,
     streams: usize,
+    /// Message bytes held in all streams.
+    bytes: usize,
+}
+
+impl Store {
+    /// Drops the oldest events, stream by stream, until `incoming` more bytes fit.
+    fn make_room(&mut self, incoming: usize) {
+        if self.bytes + incoming <= MAX_STORED {
+            return;
+        }
+        for g in self.groups.values_mut() {
+            for st in g.streams.values_mut() {
+                while self.bytes + incoming > MAX_STORED {
+                    match st.events.pop_front() {
+                        Some(e) => self.bytes -= e.message.len(),
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn millis() -> i64 {
@@ -148,6 +179,31 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                     "logEvents must hold at least one event",
                 );
             };
+            let batch: usize = events
+                .iter()
+                .map(|e| e["message"].as_str().map_or(0, str::len) + EVENT_OVERHEAD)
+                .sum();
+            if batch > MAX_BATCH_BYTES {
+                return error(
+                    "InvalidParameterException",
+                    &format!("Upload too large: {batch} bytes exceeds limit of {MAX_BATCH_BYTES}"),
+                )
+                .with(malformed(
+                    RECEIVER,
+                    format!("PutLogEvents of {batch} bytes"),
+                ));
+            }
+            if let Some(big) = events
+                .iter()
+                .map(|e| e["message"].as_str().map_or(0, str::len) + EVENT_OVERHEAD)
+                .find(|n| *n > MAX_EVENT_BYTES)
+            {
+                return error(
+                    "InvalidParameterException",
+                    &format!("Log event too large: {big} bytes exceeds limit of {MAX_EVENT_BYTES}"),
+                )
+                .with(malformed(RECEIVER, format!("a log event of {big} bytes")));
+            }
             let mut parsed = Vec::with_capacity(events.len());
             for e in events {
                 match (e["timestamp"].as_i64(), e["message"].as_str()) {
@@ -168,33 +224,46 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                     }
                 }
             }
-            let Some(g) = s.groups.get_mut(group_name) else {
-                return error(
-                    "ResourceNotFoundException",
-                    "The specified log group does not exist.",
-                );
-            };
-            let Some(st) = g.streams.get_mut(stream_name) else {
-                return error(
-                    "ResourceNotFoundException",
-                    "The specified log stream does not exist.",
-                );
-            };
+            match s.groups.get(group_name) {
+                None => {
+                    return error(
+                        "ResourceNotFoundException",
+                        "The specified log group does not exist.",
+                    )
+                }
+                Some(g) if !g.streams.contains_key(stream_name) => {
+                    return error(
+                        "ResourceNotFoundException",
+                        "The specified log stream does not exist.",
+                    )
+                }
+                Some(_) => {}
+            }
+            let incoming: usize = parsed.iter().map(|e| e.message.len()).sum();
+            s.make_room(incoming);
+            let mut added = 0;
+            let mut freed = 0;
+            let st = s
+                .groups
+                .get_mut(group_name)
+                .and_then(|g| g.streams.get_mut(stream_name))
+                .expect("checked above");
             let messages = parsed.iter().map(|e| e.message.clone()).collect();
             for e in parsed {
                 if st.events.len() >= MAX_EVENTS {
-                    st.events.pop_front();
+                    freed += st.events.pop_front().map_or(0, |e| e.message.len());
                 }
+                added += e.message.len();
                 st.events.push_back(e);
             }
-            ok(json!({"nextSequenceToken": format!("{:056}", st.events.len())})).with(
-                Arrival::Log {
-                    time: now(),
-                    group: group_name.to_string(),
-                    stream: stream_name.to_string(),
-                    messages,
-                },
-            )
+            let count = st.events.len();
+            s.bytes = s.bytes + added - freed;
+            ok(json!({"nextSequenceToken": format!("{count:056}")})).with(Arrival::Log {
+                time: now(),
+                group: group_name.to_string(),
+                stream: stream_name.to_string(),
+                messages,
+            })
         }
         "DescribeLogGroups" => {
             let prefix = req["logGroupNamePrefix"].as_str().unwrap_or("");
@@ -238,10 +307,15 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                 );
             };
             let limit = req["limit"].as_u64().unwrap_or(10_000) as usize;
+            let mut size = 0;
             let events: Vec<Value> = st
                 .events
                 .iter()
                 .take(limit)
+                .take_while(|e| {
+                    size += e.message.len() + EVENT_OVERHEAD;
+                    size <= MAX_READ_BYTES
+                })
                 .map(|e| json!({"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingested}))
                 .collect();
             ok(json!({"events": events, "nextForwardToken": "f/0", "nextBackwardToken": "b/0"}))
@@ -337,5 +411,53 @@ mod tests {
             json!({"logGroupName": "g", "logStreamName": "s"}),
         );
         assert_eq!(got["events"].as_array().unwrap().len(), MAX_EVENTS);
+    }
+
+    #[test]
+    fn bytes_are_bounded_as_the_service_bounds_them() {
+        let s = Mutex::new(Store::default());
+        call(&s, "CreateLogGroup", json!({"logGroupName": "g"}));
+        call(
+            &s,
+            "CreateLogStream",
+            json!({"logGroupName": "g", "logStreamName": "a"}),
+        );
+        let put = |events: Vec<Value>| {
+            call(
+                &s,
+                "PutLogEvents",
+                json!({"logGroupName": "g", "logStreamName": "a", "logEvents": events}),
+            )
+        };
+        let event = |n: usize| json!({"timestamp": 1, "message": "x".repeat(n)});
+        let (status, body) = put(vec![event(300_000)]);
+        assert_eq!(status, 400);
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Log event too large"));
+        let (status, body) = put((0..5).map(|_| event(250_000)).collect());
+        assert_eq!(status, 400);
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Upload too large"));
+        // 40 full batches: the store keeps at most MAX_STORED bytes, the newest.
+        for _ in 0..40 {
+            assert_eq!(put((0..4).map(|_| event(250_000)).collect()).0, 200);
+        }
+        assert!(s.lock().unwrap().bytes <= MAX_STORED);
+        let (_, got) = call(
+            &s,
+            "GetLogEvents",
+            json!({"logGroupName": "g", "logStreamName": "a"}),
+        );
+        let read: usize = got["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap().len())
+            .sum();
+        assert!(read > 0 && read <= MAX_READ_BYTES, "{read}");
     }
 }

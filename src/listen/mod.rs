@@ -10,7 +10,7 @@ pub mod xray;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -213,17 +213,67 @@ pub(crate) fn malformed(receiver: &str, reason: impl Into<String>) -> Arrival {
     }
 }
 
-/// Where arrivals go. Bounded: when nobody keeps up, new arrivals are counted and dropped
-/// rather than held in memory.
+/// Arrivals waiting to be printed, at most this many bytes (roughly) all together.
+pub const MAX_QUEUED: usize = 8 * 1024 * 1024;
+
+impl Arrival {
+    /// Roughly the bytes this arrival holds, to bound what waits in the queue.
+    pub fn weight(&self) -> usize {
+        fn json(v: &serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::String(s) => 32 + s.len(),
+                serde_json::Value::Array(a) => 32 + a.iter().map(json).sum::<usize>(),
+                serde_json::Value::Object(o) => {
+                    32 + o.iter().map(|(k, v)| 48 + k.len() + json(v)).sum::<usize>()
+                }
+                _ => 32,
+            }
+        }
+        64 + match self {
+            Arrival::Trace { service, spans, .. } => {
+                service.len()
+                    + spans
+                        .iter()
+                        .map(|s| {
+                            200 + s.name.len()
+                                + s.attributes
+                                    .iter()
+                                    .map(|(k, v)| 48 + k.len() + json(v))
+                                    .sum::<usize>()
+                        })
+                        .sum::<usize>()
+            }
+            Arrival::Xray {
+                name, subsegments, ..
+            } => {
+                name.len()
+                    + subsegments
+                        .iter()
+                        .map(|s| 64 + s.name.len() + s.metadata.as_ref().map_or(0, json))
+                        .sum::<usize>()
+            }
+            Arrival::Log { messages, .. } => messages.iter().map(|m| 32 + m.len()).sum(),
+            Arrival::Rollbar { title, .. } => title.len() + 128,
+            Arrival::Malformed { reason, .. } => reason.len(),
+        }
+    }
+}
+
+/// Where arrivals go. Bounded by count and by bytes: when nobody keeps up, new arrivals are
+/// counted and dropped rather than held in memory.
 #[derive(Clone)]
 pub struct Sink {
-    tx: mpsc::Sender<Arrival>,
+    tx: mpsc::Sender<(Arrival, usize)>,
     dropped: Arc<AtomicU64>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl Sink {
     pub fn send(&self, a: Arrival) {
-        if self.tx.try_send(a).is_err() {
+        let w = a.weight();
+        let before = self.queued.fetch_add(w, Ordering::AcqRel);
+        if before + w > MAX_QUEUED || self.tx.try_send((a, w)).is_err() {
+            self.queued.fetch_sub(w, Ordering::AcqRel);
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -232,11 +282,21 @@ impl Sink {
 /// Running receivers.
 pub struct Running {
     pub endpoints: Endpoints,
-    pub arrivals: mpsc::Receiver<Arrival>,
+    arrivals: mpsc::Receiver<(Arrival, usize)>,
+    queued: Arc<AtomicUsize>,
     pub dropped: Arc<AtomicU64>,
     /// How many times an X-Ray SDK fetched the sampling rules.
     pub rules_served: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// The next arrival; None once every receiver has stopped.
+    pub async fn next(&mut self) -> Option<Arrival> {
+        let (a, w) = self.arrivals.recv().await?;
+        self.queued.fetch_sub(w, Ordering::AcqRel);
+        Some(a)
+    }
 }
 
 impl Drop for Running {
@@ -320,9 +380,11 @@ pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
     };
     let (tx, rx) = mpsc::channel(4096);
     let dropped = Arc::new(AtomicU64::new(0));
+    let queued = Arc::new(AtomicUsize::new(0));
     let sink = Sink {
         tx,
         dropped: dropped.clone(),
+        queued: queued.clone(),
     };
     let store = Arc::new(Mutex::new(logs::Store::default()));
     let sampling = Arc::new(xray::Sampling::new());
@@ -345,6 +407,7 @@ pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
     Ok(Running {
         endpoints,
         arrivals: rx,
+        queued,
         dropped,
         rules_served,
         tasks,

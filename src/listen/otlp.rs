@@ -108,16 +108,164 @@ pub fn arrivals(req: &ExportTraceServiceRequest) -> Vec<Arrival> {
     out
 }
 
-fn gunzip(body: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
+/// Expands a gzip body into `out` (cleared first), at most MAX_BODY bytes.
+fn gunzip(body: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    out.clear();
     flate2::read::GzDecoder::new(body)
         .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut out)
+        .read_to_end(out)
         .map_err(|e| format!("bad gzip body: {e}"))?;
     if out.len() > MAX_BODY {
         return Err(format!("gzip body expands past {MAX_BODY} bytes"));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Spans one request may carry, and messages of any kind (spans, attributes, events, links,
+/// values) before it is decoded: a few kilobytes of gzip can expand to millions of them.
+pub const MAX_SPANS: usize = 20_000;
+pub const MAX_ITEMS: usize = 200_000;
+/// Spans taken per second, all requests together; past that, 429 (exporters retry later).
+pub const SPANS_PER_SECOND: f64 = 500_000.0;
+
+/// Which fields of which OTLP message are messages themselves (field number → message).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Msg {
+    Request,
+    ResourceSpans,
+    Resource,
+    ScopeSpans,
+    Scope,
+    Span,
+    Event,
+    Link,
+    KeyValue,
+    AnyValue,
+    ArrayValue,
+    KvList,
+    Opaque,
+}
+
+impl Msg {
+    fn field(self, number: u64) -> Msg {
+        use Msg::*;
+        match (self, number) {
+            (Request, 1) => ResourceSpans,
+            (ResourceSpans, 1) => Resource,
+            (ResourceSpans, 2) => ScopeSpans,
+            (Resource, 1) | (Scope, 3) | (Span, 9) | (Event, 3) | (Link, 4) | (KvList, 1) => {
+                KeyValue
+            }
+            (ScopeSpans, 1) => Scope,
+            (ScopeSpans, 2) => Span,
+            (Span, 11) => Event,
+            (Span, 13) => Link,
+            (KeyValue, 2) | (ArrayValue, 1) => AnyValue,
+            (AnyValue, 5) => ArrayValue,
+            (AnyValue, 6) => KvList,
+            _ => Opaque,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counted {
+    spans: usize,
+    items: usize,
+}
+
+fn varint(b: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*at)?;
+        *at += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Counts the messages of an encoded export request by walking its wire format, allocating
+/// nothing; stops as soon as a limit is passed. Malformed input is left to the decoder.
+fn count(b: &[u8], msg: Msg, depth: usize, c: &mut Counted) {
+    let mut at = 0;
+    while at < b.len() && c.items <= MAX_ITEMS && c.spans <= MAX_SPANS && depth < 64 {
+        let Some(key) = varint(b, &mut at) else {
+            return;
+        };
+        let len = match key & 7 {
+            0 => {
+                if varint(b, &mut at).is_none() {
+                    return;
+                }
+                continue;
+            }
+            1 => 8,
+            5 => 4,
+            2 => match varint(b, &mut at) {
+                Some(n) => n as usize,
+                None => return,
+            },
+            _ => return,
+        };
+        let Some(end) = at.checked_add(len).filter(|e| *e <= b.len()) else {
+            return;
+        };
+        if key & 7 == 2 {
+            let inner = msg.field(key >> 3);
+            if inner != Msg::Opaque {
+                c.items += 1;
+                if inner == Msg::Span {
+                    c.spans += 1;
+                }
+                count(&b[at..end], inner, depth + 1, c);
+            }
+        }
+        at = end;
+    }
+}
+
+/// JSON's objects and arrays, outside strings: a bound on what decoding it would make.
+fn json_containers(b: &[u8]) -> usize {
+    let (mut n, mut in_str, mut escaped) = (0, false, false);
+    for &x in b {
+        if in_str {
+            match (escaped, x) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+        } else {
+            match x {
+                b'"' => in_str = true,
+                b'{' | b'[' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
+}
+
+/// Takes `spans` from the per-second budget; false when it is spent.
+fn within_rate(spans: usize) -> bool {
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static BUDGET: Mutex<Option<(Instant, f64)>> = Mutex::new(None);
+    let mut b = BUDGET.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    let (last, left) = b.unwrap_or((now, SPANS_PER_SECOND));
+    let left =
+        (left + now.duration_since(last).as_secs_f64() * SPANS_PER_SECOND).min(SPANS_PER_SECOND);
+    let ok = left >= spans as f64;
+    *b = Some((now, if ok { left - spans as f64 } else { left }));
+    ok
+}
+
+fn too_much(why: String) -> Reply {
+    Reply::text(413, &why).with(malformed(RECEIVER, why))
 }
 
 pub fn handle(r: &Req) -> Reply {
@@ -127,14 +275,24 @@ pub fn handle(r: &Req) -> Reply {
     if r.method != "POST" {
         return Reply::text(405, "use POST");
     }
-    let body = if r.header("content-encoding").eq_ignore_ascii_case("gzip") {
-        match gunzip(&r.body) {
-            Ok(b) => b,
-            Err(e) => return Reply::text(400, &e).with(malformed(RECEIVER, e)),
+    if r.header("content-encoding").eq_ignore_ascii_case("gzip") {
+        // One buffer, kept and reused: a fresh one per request, in whichever thread decodes
+        // it, leaves memory behind in each thread's allocator arena.
+        static EXPANDED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+        let mut buf = EXPANDED.lock().unwrap_or_else(|e| e.into_inner());
+        if buf.capacity() < MAX_BODY + 64 {
+            buf.reserve_exact(MAX_BODY + 64);
         }
-    } else {
-        r.body.to_vec()
-    };
+        if let Err(e) = gunzip(&r.body, &mut buf) {
+            return Reply::text(400, &e).with(malformed(RECEIVER, e));
+        }
+        return decoded(r, &buf);
+    }
+    decoded(r, &r.body)
+}
+
+/// The answer to an export request whose body is `body` (expanded when it came gzipped).
+fn decoded(r: &Req, body: &[u8]) -> Reply {
     let ctype = r
         .header("content-type")
         .split(';')
@@ -144,7 +302,18 @@ pub fn handle(r: &Req) -> Reply {
         .to_ascii_lowercase();
     match ctype.as_str() {
         "application/x-protobuf" | "application/protobuf" => {
-            match ExportTraceServiceRequest::decode(body.as_slice()) {
+            let mut c = Counted::default();
+            count(body, Msg::Request, 0, &mut c);
+            if c.spans > MAX_SPANS || c.items > MAX_ITEMS {
+                return too_much(format!(
+                    "a request of more than {MAX_SPANS} spans or {MAX_ITEMS} values: send smaller batches"
+                ));
+            }
+            if !within_rate(c.spans) {
+                return Reply::text(429, "over the span rate of this receiver; retry")
+                    .with(malformed(RECEIVER, "over the span rate: answered 429"));
+            }
+            match ExportTraceServiceRequest::decode(body) {
                 Ok(req) => {
                     let mut reply = Reply {
                         status: 200,
@@ -161,7 +330,10 @@ pub fn handle(r: &Req) -> Reply {
                 }
             }
         }
-        "application/json" => match serde_json::from_slice::<ExportTraceServiceRequest>(&body) {
+        "application/json" if json_containers(body) > MAX_ITEMS => too_much(format!(
+            "a JSON request of more than {MAX_ITEMS} objects and arrays: send smaller batches"
+        )),
+        "application/json" => match serde_json::from_slice::<ExportTraceServiceRequest>(body) {
             Ok(req) => {
                 let mut reply = Reply::json(200, serde_json::json!({}));
                 reply.arrivals = arrivals(&req);
@@ -229,6 +401,42 @@ mod tests {
             }
         }
         assert!(ExportTraceServiceResponse::decode(proto.body.as_slice()).is_ok());
+    }
+
+    #[test]
+    fn millions_of_empty_spans_are_refused_before_decoding() {
+        // One ResourceSpans { ScopeSpans { Span {} × n } }, each empty span two bytes.
+        let spans = MAX_SPANS + 1;
+        let scope: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], spans)
+            .flatten()
+            .collect();
+        let wrap = |field: u8, inner: Vec<u8>| {
+            let mut out = vec![field];
+            let mut n = inner.len();
+            while n >= 0x80 {
+                out.push((n as u8) | 0x80);
+                n >>= 7;
+            }
+            out.push(n as u8);
+            out.extend(inner);
+            out
+        };
+        let body = wrap(0x0a, wrap(0x12, scope));
+        let r = post("application/x-protobuf", true, body);
+        assert_eq!(r.status, 413);
+        assert!(matches!(r.arrivals[0], Arrival::Malformed { .. }));
+        let json = format!(
+            "{{\"resourceSpans\":[{}]}}",
+            vec!["{}"; MAX_ITEMS + 1].join(",")
+        );
+        assert_eq!(
+            post("application/json", true, json.into_bytes()).status,
+            413
+        );
+        // A normal batch still goes through, and is counted right.
+        let mut c = Counted::default();
+        count(&sample().encode_to_vec(), Msg::Request, 0, &mut c);
+        assert_eq!(c.spans, 1);
     }
 
     #[test]

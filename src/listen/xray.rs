@@ -76,7 +76,8 @@ pub async fn serve_udp(socket: UdpSocket, sink: Sink) {
     loop {
         match socket.recv_from(&mut buf).await {
             Ok((n, _)) => sink.send(parse_datagram(&buf[..n])),
-            Err(_) => continue,
+            // A failing socket must not spin a core.
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum DotenvError {
     Read { path: String, reason: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
+    #[error("the value of {key} cannot be written to .env: it {why}")]
+    Unwritable { key: String, why: &'static str },
 }
 
 impl DotenvError {
@@ -33,6 +35,7 @@ impl DotenvError {
         match self {
             DotenvError::Tracked => "untrack it with `git rm --cached .env`, add `.env` to .gitignore, commit, then run o11y again".into(),
             DotenvError::Write { .. } => "check that the project folder is writable".into(),
+            DotenvError::Unwritable { key, .. } => format!("check the value of {key} (keys have none of these characters); nothing was written"),
             DotenvError::Git(_) => "fix what git says (`git status` shows it), or make sure .env is not tracked, then run o11y again".into(),
             DotenvError::Read { path, .. } => format!("o11y leaves {path} alone: make it a readable UTF-8 text file you own (e.g. `sudo chown $USER {path}`), then run o11y again"),
         }
@@ -67,7 +70,7 @@ pub fn merge_block(text: &str, lines: &[(String, String)]) -> String {
     out.push_str(BEGIN);
     out.push('\n');
     for (k, v) in lines {
-        out.push_str(&format!("{k}={v}\n"));
+        out.push_str(&format!("{k}={}\n", quoted(v).unwrap_or_default()));
     }
     out.push_str(END);
     out.push('\n');
@@ -122,30 +125,37 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A value as a .env line holds it: bare when it is plain; else single-quoted (docker compose
-/// takes those literally); else, when it holds a `'` or ends in `\`, double-quoted with `\`,
-/// `"` and `$` escaped.
-fn quoted(v: &str) -> String {
-    let plain = v
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-./+:@,=%".contains(c));
-    if plain {
-        v.to_string()
-    } else if !v.contains('\'') && !v.ends_with('\\') {
-        format!("'{v}'")
+/// A value as a .env line holds it, so that docker compose, a shell (`set -a; . ./.env`) and
+/// o11y's own reader all read the same value back: bare when it is plain; else single-quoted
+/// (all three take those literally); else, when it holds a `'`, double-quoted, which only
+/// works when nothing in it means something inside double quotes (`$`, `\`, `"`, a backtick).
+/// Anything else has no form all three agree on, and is refused.
+pub fn quoted(v: &str) -> Result<String, &'static str> {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./+:@,=%".contains(c));
+    if v.chars().any(|c| c.is_control()) {
+        Err("holds a line break or another control character")
+    } else if plain {
+        Ok(v.to_string())
+    } else if !v.contains('\'') {
+        Ok(format!("'{v}'"))
+    } else if v.chars().any(|c| "$\\\"`".contains(c)) {
+        Err("holds a ' together with one of $ \\ \" `")
     } else {
-        let mut out = String::from('"');
-        for c in v.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '$' => out.push_str("\\$"),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
+        Ok(format!("\"{v}\""))
     }
+}
+
+/// Refuses, before anything is written, a value that .env cannot hold.
+pub fn check_values(values: &[(String, String)]) -> Result<(), DotenvError> {
+    for (k, v) in values {
+        quoted(v).map_err(|why| DotenvError::Unwritable {
+            key: k.clone(),
+            why,
+        })?;
+    }
+    Ok(())
 }
 
 /// `text` with each key set to its value: a key's existing line (outside local mode's block)
@@ -194,7 +204,9 @@ pub fn merge_keys(text: &str, values: &[(String, String)]) -> String {
                 };
                 let ending = &line[t.len()..];
                 let (k, v) = &values[i];
-                out.push_str(&format!("{indent}{export}{k}={}{ending}", quoted(v)));
+                // Values are checked before (check_values); nothing unwritable gets here.
+                let v = quoted(v).unwrap_or_default();
+                out.push_str(&format!("{indent}{export}{k}={v}{ending}"));
             }
             _ => out.push_str(line),
         }
@@ -209,7 +221,7 @@ pub fn merge_keys(text: &str, values: &[(String, String)]) -> String {
         }
         out.push_str(&format!(
             "{k}={}{}",
-            quoted(v),
+            quoted(v).unwrap_or_default(),
             if crlf { "\r\n" } else { "\n" }
         ));
     }
@@ -270,26 +282,39 @@ pub fn preflight(root: &Path) -> Result<(), DotenvError> {
     Ok(())
 }
 
-/// Adds `.env` to the project's .gitignore when nothing there ignores it already.
-fn ignore(root: &Path) -> Result<bool, DotenvError> {
-    let path = root.join(".gitignore");
-    // Ignored already (by any .gitignore, or the global excludes file)?
-    let ignored = Command::new("git")
+/// Whether git ignores `.env` in `root` (any .gitignore, negations, the global excludes):
+/// None without git or outside a repository.
+pub fn ignored_by_git(root: &Path) -> Option<bool> {
+    let out = Command::new("git")
         .current_dir(root)
         .args(["check-ignore", "-q", FILE])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ignored {
+        .output()
+        .ok()?;
+    match out.status.code() {
+        Some(0) => Some(true),
+        Some(1) => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether `.env` is ignored: git's answer, or (without git) a line of the project's
+/// .gitignore that names it.
+pub fn is_ignored(root: &Path) -> bool {
+    ignored_by_git(root).unwrap_or_else(|| {
+        fs::read_to_string(root.join(".gitignore"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| matches!(l.trim(), ".env" | "/.env" | "*.env" | ".env*"))
+    })
+}
+
+/// Adds `.env` to the project's .gitignore unless it is ignored already.
+fn ignore(root: &Path) -> Result<bool, DotenvError> {
+    let path = root.join(".gitignore");
+    if is_ignored(root) {
         return Ok(false);
     }
     let text = read(root, ".gitignore")?.unwrap_or_default();
-    if text
-        .lines()
-        .any(|l| matches!(l.trim(), ".env" | "/.env" | "*.env" | ".env*"))
-    {
-        return Ok(false);
-    }
     let mut new = text.clone();
     if !new.is_empty() && !new.ends_with('\n') {
         new.push('\n');
@@ -311,6 +336,8 @@ pub struct Written {
 
 /// Sets o11y's block in `.env` (mode 0600), keeping every other line.
 pub fn write_block(root: &Path, lines: &[(String, String)]) -> Result<Written, DotenvError> {
+    check_values(lines)?;
+    let _lock = lock(root)?;
     let before = read(root, FILE)?;
     let after = merge_block(before.as_deref().unwrap_or(""), lines);
     if before.is_none() && lines.is_empty() {
@@ -321,16 +348,30 @@ pub fn write_block(root: &Path, lines: &[(String, String)]) -> Result<Written, D
 
 /// Sets keys in `.env` (mode 0600), keeping every other line.
 pub fn write_keys(root: &Path, values: &[(String, String)]) -> Result<Written, DotenvError> {
+    check_values(values)?;
+    let _lock = lock(root)?;
     let before = read(root, FILE)?;
     let after = merge_keys(before.as_deref().unwrap_or(""), values);
     write(root, before.as_deref(), &after)
 }
 
+/// o11y's lock on the project, taken before `.env` is read and held until it is written; it
+/// also makes `.o11y/tmp`, where the temp file holding the keys waits, git-ignored.
+fn lock(root: &Path) -> Result<crate::patch::apply::Lock, DotenvError> {
+    crate::patch::apply::lock(root).map_err(|e| DotenvError::Write {
+        path: ".o11y".into(),
+        reason: e.to_string(),
+    })
+}
+
 fn write(root: &Path, before: Option<&str>, after: &str) -> Result<Written, DotenvError> {
-    let path = root.join(FILE);
     if before == Some(after) {
         return Ok(Written::default());
     }
+    let path = crate::patch::apply::target_of(root, FILE).map_err(|e| DotenvError::Write {
+        path: FILE.into(),
+        reason: format!("{e}; {}", e.hint()),
+    })?;
     if tracked(root)? {
         return Err(DotenvError::Tracked);
     }
@@ -430,10 +471,20 @@ mod tests {
             merge_keys("A=1\nB=2\nA=3\n", &v(&[("A", "9")])),
             "A=1\nB=2\nA=9\n"
         );
-        // Odd values survive a round trip through parse.
-        for odd in ["it's $HOME #1", "ends in \\", "say \"hi\"", "a b"] {
+        // Odd values survive a round trip through parse; those no .env form keeps the same
+        // for docker compose and a shell are refused.
+        for odd in ["it's #1", "$HOME #1", "ends in \\", "say \"hi\"", "a b", ""] {
             let text = merge_keys("", &v(&[("K", odd)]));
             assert_eq!(parse(&text), v(&[("K", odd)]), "{text}");
+        }
+        for refused in [
+            "it's $HOME",
+            "it's `cmd`",
+            "it's \\",
+            "line\nbreak",
+            "nul\0",
+        ] {
+            assert!(check_values(&v(&[("K", refused)])).is_err(), "{refused:?}");
         }
         let again = merge_keys(&merged, &v(&[("HONEYCOMB_API_KEY", "new")]));
         assert_eq!(again, merged);

@@ -1,6 +1,6 @@
 //! How arrivals read on a terminal: one line per arrival, spans and subsegments as a tree.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::listen::{Arrival, SpanInfo};
 
@@ -23,15 +23,37 @@ fn path_of(url: &str) -> &str {
     }
 }
 
+/// Text a sender chose, made safe for a terminal: control characters (escape sequences,
+/// newlines that would forge a line, clipboard writes) and direction overrides are shown as
+/// escapes instead of acted on. `--json` output is left exact.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn shown_value(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        serde_json::Value::String(s) => shown(s),
+        other => shown(&other.to_string()),
     }
 }
 
 fn span_label(s: &SpanInfo, root: bool) -> String {
-    let mut label = s.name.clone();
+    let mut label = shown(&s.name);
     let status = s
         .attributes
         .get("http.status_code")
@@ -43,14 +65,14 @@ fn span_label(s: &SpanInfo, root: bool) -> String {
         label.push_str(&format!("  {:.1} ms", s.duration_ms));
     } else {
         for (k, v) in s.attributes.iter().filter(|(k, _)| k.starts_with("app.")) {
-            label.push_str(&format!("  {k}={}", shown_value(v)));
+            label.push_str(&format!("  {}={}", shown(k), shown_value(v)));
         }
         if let Some(st) = status.filter(|_| s.kind == "client") {
             label.push_str(&format!("  {}", shown_value(st)));
         }
     }
     if let Some(e) = &s.error {
-        label.push_str(&format!("  error: {e}"));
+        label.push_str(&format!("  error: {}", shown(e)));
     }
     label
 }
@@ -67,40 +89,53 @@ impl Printer {
                 service,
                 spans,
             } => {
-                let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-                let mut children: BTreeMap<&str, Vec<&SpanInfo>> = BTreeMap::new();
+                // Linear in the spans, and safe with any parent links a sender makes up: shared
+                // ids, a span its own parent, cycles. Each span is drawn once.
+                let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+                let mut children: HashMap<&str, Vec<&SpanInfo>> = HashMap::new();
                 let mut roots = Vec::new();
                 for s in spans {
-                    match s.parent_span_id.as_deref().filter(|p| ids.contains(p)) {
+                    match s
+                        .parent_span_id
+                        .as_deref()
+                        .filter(|p| ids.contains(p) && *p != s.span_id)
+                    {
                         Some(p) => children.entry(p).or_default().push(s),
                         None => roots.push(s),
                     }
                 }
-                fn walk(
-                    p: &Printer,
-                    s: &SpanInfo,
-                    depth: usize,
-                    children: &BTreeMap<&str, Vec<&SpanInfo>>,
-                    out: &mut Vec<String>,
-                ) {
-                    for c in children.get(s.span_id.as_str()).into_iter().flatten() {
-                        out.push(format!(
-                            "{GAP}{}└─ {}",
-                            "   ".repeat(depth),
-                            p.dim(&span_label(c, false))
-                        ));
-                        walk(p, c, depth + 1, children, out);
+                // Roots first; then whatever only a cycle reaches, drawn as a root of its own.
+                let mut drawn: HashSet<*const SpanInfo> = HashSet::new();
+                for start in roots.iter().copied().chain(spans.iter()) {
+                    if drawn.contains(&(start as *const SpanInfo)) {
+                        continue;
                     }
-                }
-                for r in roots {
-                    out.push(format!(
-                        "{} {}  {}  {}",
-                        clock(time),
-                        self.green("trace"),
-                        service,
-                        span_label(r, true)
-                    ));
-                    walk(self, r, 0, &children, &mut out);
+                    let mut stack: Vec<(&SpanInfo, Option<usize>)> = vec![(start, None)];
+                    while let Some((s, depth)) = stack.pop() {
+                        if !drawn.insert(s as *const SpanInfo) {
+                            continue;
+                        }
+                        match depth {
+                            None => out.push(format!(
+                                "{} {}  {}  {}",
+                                clock(time),
+                                self.green("trace"),
+                                shown(service),
+                                span_label(s, true)
+                            )),
+                            Some(d) => out.push(format!(
+                                "{GAP}{}└─ {}",
+                                "   ".repeat(d.min(32)),
+                                self.dim(&span_label(s, false))
+                            )),
+                        }
+                        let next = depth.map_or(0, |d| d + 1);
+                        if let Some(cs) = children.get(s.span_id.as_str()) {
+                            for c in cs.iter().rev() {
+                                stack.push((c, Some(next)));
+                            }
+                        }
+                    }
                 }
             }
             Arrival::Xray {
@@ -112,15 +147,24 @@ impl Printer {
                 subsegments,
                 ..
             } => {
-                let mut line = format!("{} {}   {name}", clock(time), self.paint_cyan("xray"));
+                let mut line = format!(
+                    "{} {}   {}",
+                    clock(time),
+                    self.paint_cyan("xray"),
+                    shown(name)
+                );
                 if let (Some(m), Some(u)) = (method, url) {
-                    line.push_str(&format!("  {m} {}", path_of(u)));
+                    line.push_str(&format!("  {} {}", shown(m), shown(path_of(u))));
                 }
                 if let Some(s) = status {
                     line.push_str(&format!("  {s}"));
                 }
-                for s in subsegments {
-                    line.push_str(&format!("  {}└─ {}", "  ".repeat(s.depth), s.name));
+                for s in subsegments.iter().take(200) {
+                    line.push_str(&format!(
+                        "  {}└─ {}",
+                        "  ".repeat(s.depth.min(32)),
+                        shown(&s.name)
+                    ));
                 }
                 out.push(line);
             }
@@ -132,28 +176,33 @@ impl Printer {
             } => {
                 for m in messages {
                     out.push(format!(
-                        "{} {}    {group}  {}",
+                        "{} {}    {}  {}",
                         clock(time),
                         self.bold("log"),
-                        m.trim_end()
+                        shown(group),
+                        shown(m.trim_end())
                     ));
                 }
             }
             Arrival::Rollbar {
                 time, level, title, ..
             } => out.push(format!(
-                "{} {}  rollbar  {level}  {title}",
+                "{} {}  rollbar  {}  {}",
                 clock(time),
-                self.red("error")
+                self.red("error"),
+                shown(level),
+                shown(title)
             )),
             Arrival::Malformed {
                 time,
                 receiver,
                 reason,
             } => out.push(format!(
-                "{} {}      {receiver}  malformed: {reason}",
+                "{} {}      {}  malformed: {}",
                 clock(time),
-                self.yellow("!")
+                self.yellow("!"),
+                shown(receiver),
+                shown(reason)
             )),
         }
         out
@@ -306,5 +355,52 @@ mod tests {
             p.arrival_lines(&l),
             vec!["--:--:-- log    cruddur  HomeActivities".to_string()]
         );
+    }
+
+    #[test]
+    fn shared_ids_and_cycles_are_drawn_once_without_recursing() {
+        // Two spans sharing an id, the second naming itself as parent; and a cycle a→b→a.
+        let mut spans = vec![
+            span("x", None, "first", &[]),
+            span("x", Some("x"), "second", &[]),
+        ];
+        spans.push(span("a", Some("b"), "a", &[]));
+        spans.push(span("b", Some("a"), "b", &[]));
+        // A chain 100,000 deep: drawn without a deep call stack.
+        for n in 0..100_000u32 {
+            let parent = (n > 0).then(|| format!("c{}", n - 1));
+            spans.push(span(&format!("c{n}"), parent.as_deref(), "deep", &[]));
+        }
+        let a = Arrival::Trace {
+            time: "t".into(),
+            service: "s".into(),
+            spans,
+        };
+        let lines = printer().arrival_lines(&a);
+        assert_eq!(lines.len(), 4 + 100_000);
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        let r = Arrival::Rollbar {
+            time: "t".into(),
+            level: "error".into(),
+            environment: "e".into(),
+            title: "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\n12:00:00 trace  forged".into(),
+            exception_class: None,
+            uuid: "u".into(),
+        };
+        let lines = printer().arrival_lines(&r);
+        assert_eq!(lines.len(), 1);
+        assert!(
+            !lines[0].contains('\x1b') && !lines[0].contains('\n'),
+            "{lines:?}"
+        );
+        assert!(
+            lines[0].contains("\\x1b]52;") && lines[0].contains("\\n12:00:00"),
+            "{lines:?}"
+        );
+        assert_eq!(shown("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(shown("plain text, ünïcode"), "plain text, ünïcode");
     }
 }
