@@ -227,9 +227,14 @@ pub struct ListenArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The Python to run the backend with (default: $O11Y_PYTHON, ./.venv/bin/python, python3).
+    /// The Python to run the backend with (default: $O11Y_PYTHON, ./.venv/bin/python, the
+    /// demo's own venv in ~/.cache/o11y, python3 when it has the packages).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
+    /// Do not make the demo's venv (~/.cache/o11y/demo-venv) when no Python has the backend's
+    /// packages; send o11y's own test signals instead.
+    #[arg(long)]
+    pub no_install: bool,
     /// Send o11y's own test signals instead of running the backend.
     #[arg(long)]
     pub smoke_only: bool,

@@ -408,7 +408,12 @@ fn demo_runs_the_real_backend() {
         String::from_utf8_lossy(&o.stderr),
     );
     assert!(o.status.success(), "demo failed:\n{out}\n{err}");
-    assert!(out.contains("└─ mock-data  app.now="), "{out}");
+    // The request's trace as a waterfall: the mock-data span one level down, with its bar.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("    mock-data") && l.contains('█') && l.contains("app.now=")),
+        "{out}"
+    );
     assert!(out.contains("log    cruddur  HomeActivities"), "{out}");
     assert!(out.contains("rollbar  warning  Hello World!"), "{out}");
     assert!(
@@ -433,12 +438,12 @@ fn demo_without_python_sends_smoke_signals() {
         "trace  backend-flask  o11y smoke test",
         "xray   backend-flask",
         "log    cruddur",
-        "error  rollbar  error  O11ySmokeTest",
+        "rollbar  error  O11ySmokeTest",
     ] {
         assert!(out.contains(needle), "`{needle}` missing:\n{out}");
     }
     assert!(
-        err.contains("o11y sent a test signal of all four signals"),
+        err.contains("o11y sent a test signal of each of the four kinds"),
         "{err}"
     );
 }

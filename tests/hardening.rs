@@ -118,7 +118,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// An export request of `spans`, each a `(id, parent)` pair.
+/// An export request of `spans`, each a `(id, parent)` pair, in a trace of the service's own.
 fn export(service: &str, spans: &[(u64, Option<u64>)]) -> Vec<u8> {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
@@ -127,7 +127,7 @@ fn export(service: &str, spans: &[(u64, Option<u64>)]) -> Vec<u8> {
     let spans = spans
         .iter()
         .map(|(id, parent)| Span {
-            trace_id: vec![7; 16],
+            trace_id: service.bytes().cycle().take(16).collect(),
             span_id: id.to_be_bytes().to_vec(),
             parent_span_id: parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
             name: format!("span {id}"),
@@ -503,25 +503,23 @@ fn an_interrupted_apply_is_rolled_back_and_leaves_no_temp_file() {
     run_ok(dir.path(), &["apply", "--yes"], 0);
     let applied = tree(dir.path());
     // What an apply killed half-way leaves: some files new, some old, the journal, a temp file.
-    run_ok(dir.path(), &["undo"], 0);
     let backups = dir.path().join(".o11y/backups");
-    let done = fs::read_dir(&backups)
+    let made = fs::read_dir(&backups)
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("undone-")
-        })
-        .unwrap();
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let saved = tempfile::tempdir().unwrap();
+    copy_dir(&made, saved.path());
+    run_ok(dir.path(), &["undo"], 0);
+    assert!(
+        !dir.path().join(".o11y").exists(),
+        "undo left o11y's state folder"
+    );
     let live = backups.join("20990101T000000Z");
-    copy_dir(&done, &live);
-    fs::rename(
-        live.join("manifest.undone.json"),
-        live.join("manifest.json"),
-    )
-    .unwrap();
+    copy_dir(saved.path(), &live);
+    fs::create_dir_all(dir.path().join(".o11y/tmp")).unwrap();
     fs::write(
         dir.path().join(".o11y/journal.json"),
         r#"{"backup": "20990101T000000Z"}"#,

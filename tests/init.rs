@@ -138,7 +138,7 @@ fn keys_from_the_environment_are_checked_stored_applied_and_smoke_tested() {
         "Rollbar token OK",
         "AWS: account 1234…",
         "Changed 8 file(s)",
-        "Next: `docker compose up`",
+        " up`, open /api/activities/home",
     ] {
         assert!(err.contains(said), "missing `{said}`:\n{err}");
     }
@@ -416,7 +416,7 @@ fn gitpod_keys_go_to_gp_env_and_to_dotenv() {
         None,
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
-    said(&o, "You are in a Gitpod workspace");
+    said(&o, "Working in a Gitpod workspace");
     let sets: Vec<Vec<String>> = tools.calls().into_iter().filter(|c| c.len() > 2).collect();
     assert_eq!(
         sets,
@@ -641,11 +641,17 @@ fn texts_but_store(root: &Path) -> Vec<(PathBuf, String)> {
         }
         out.push((root.join(&rel), String::from_utf8_lossy(&bytes).to_string()));
     }
-    // o11y's state folder too, but the .env backup (the store's previous version).
+    // o11y's state folder too, but the .env backups: the store's previous version, and the
+    // copies an apply keeps of .env for `undo` (mode 0600, like .env itself).
     let state = root.join(".o11y");
     if state.is_dir() {
         for (rel, bytes) in tree(&state) {
-            if rel != "env.bak" {
+            let env_copy =
+                rel == "env.bak" || (rel.starts_with("backups/") && rel.ends_with("/.env"));
+            if env_copy {
+                let mode = fs::metadata(state.join(&rel)).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{rel} is readable by others");
+            } else {
                 out.push((
                     state.join(&rel),
                     String::from_utf8_lossy(&bytes).to_string(),

@@ -11,28 +11,8 @@ use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
     let p = super::find_project(g)?;
-    if a.local {
-        // Local mode ends in .env: find out first whether it can be written, before any file
-        // is changed.
-        dotenv::preflight(&p.root)
-            .map_err(|e| Failure::new(format!("{e}; nothing was changed"), e.hint()))?;
-    }
-    let plan = super::compute_plan(&p, super::enabled(&p), a.only.clone(), a.local)?;
-    let code = execute(&p, &plan, a.yes, a.json, out)?;
-    if !a.local && !a.cloud && !plan.is_empty() {
-        let aws = super::enabled(&p).iter().any(|i| i.uses_aws());
-        out.say(&format!(
-            "Next: set your keys ({}) with `o11y init` (or in .env); `o11y doctor` checks them and `o11y smoke` sends a test signal to each service. Then `docker compose up` and open /api/activities/home. No account yet? `o11y apply --local`.",
-            if aws {
-                "HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN, AWS credentials and region"
-            } else {
-                "HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN"
-            }
-        ));
-    }
-    if a.local {
-        local_mode(&p, out)?;
-    } else if a.cloud {
+    if a.cloud {
+        // Only the endpoints switch back; the code changes stay as they are.
         let w =
             dotenv::write_block(&p.root, &[]).map_err(|e| Failure::new(e.to_string(), e.hint()))?;
         if w.changed {
@@ -40,6 +20,28 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
         } else {
             out.success("Not in local mode: .env has no o11y local block.");
         }
+        return Ok(EXIT_OK);
+    }
+    let quiet = if a.local {
+        local_mode_files(&p)?
+    } else {
+        Vec::new()
+    };
+    let plan = super::compute_plan(&p, super::enabled(&p), a.only.clone(), a.local)?;
+    let code = execute_with(&p, &plan, &quiet, a.yes, a.json, out)?;
+    if a.local {
+        say_local_mode(&quiet, out);
+    } else if !plan.is_empty() {
+        let aws = super::enabled(&p).iter().any(|i| i.uses_aws());
+        out.say(&format!(
+            "Next: set your keys ({}) with `o11y init` (or in .env); `o11y doctor` checks them and `o11y smoke` sends a test signal to each service. Then `{} up` and open /api/activities/home. No account yet? `o11y apply --local`.",
+            if aws {
+                "HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN, AWS credentials and region"
+            } else {
+                "HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN"
+            },
+            crate::project::compose_command()
+        ));
     }
     Ok(code)
 }
@@ -72,22 +74,69 @@ pub fn local_env(existing: &str) -> Vec<(String, String)> {
     lines
 }
 
-pub fn local_mode(p: &Project, out: &Printer) -> Result<(), Failure> {
-    let existing = std::fs::read_to_string(p.root.join(dotenv::FILE)).unwrap_or_default();
-    let w = dotenv::write_block(&p.root, &local_env(&existing))
-        .map_err(|e| Failure::new(e.to_string(), e.hint()))?;
-    if w.gitignore_updated {
+/// What local mode changes beside the plan: its block in `.env` (mode 0600) and `.env` in
+/// .gitignore when git does not ignore it yet. Part of the apply's backup, so `undo` puts
+/// them back too. Refused first, before any file changes, when `.env` cannot be written.
+pub fn local_mode_files(p: &Project) -> Result<Vec<apply::Quiet>, Failure> {
+    let refuse =
+        |e: dotenv::DotenvError| Failure::new(format!("{e}; nothing was changed"), e.hint());
+    dotenv::preflight(&p.root).map_err(refuse)?;
+    let env_path = p.root.join(dotenv::FILE);
+    let before = match std::fs::read_to_string(&env_path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(refuse(dotenv::DotenvError::Read {
+                path: dotenv::FILE.into(),
+                reason: e.to_string(),
+            }))
+        }
+    };
+    let existing = before.clone().unwrap_or_default();
+    let lines = local_env(&existing);
+    dotenv::check_values(&lines).map_err(refuse)?;
+    let mut quiet = vec![apply::Quiet {
+        path: dotenv::FILE.into(),
+        before,
+        after: dotenv::merge_block(&existing, &lines),
+        mode: Some(0o600),
+    }];
+    if !dotenv::is_ignored(&p.root) {
+        let gi = std::fs::read_to_string(p.root.join(".gitignore")).ok();
+        let mut after = gi.clone().unwrap_or_default();
+        if !after.is_empty() && !after.ends_with('\n') {
+            after.push('\n');
+        }
+        after.push_str(".env\n");
+        quiet.push(apply::Quiet {
+            path: ".gitignore".into(),
+            before: gi,
+            after,
+            mode: None,
+        });
+    }
+    Ok(quiet)
+}
+
+/// What local mode did, and how to use it.
+pub fn say_local_mode(quiet: &[apply::Quiet], out: &Printer) {
+    if quiet.iter().any(|q| q.path == ".gitignore") {
         out.say("  added .env to .gitignore");
     }
-    out.success(if w.changed {
-        "Local mode: .env points the backend at `o11y listen` on this machine (dummy keys, nothing leaves it)."
+    let changed = quiet
+        .iter()
+        .any(|q| q.before.as_deref() != Some(q.after.as_str()));
+    out.success(if changed {
+        "Local mode: .env points the backend at `o11y listen` on this machine (dummy keys, nothing leaves it); `o11y undo` takes it out again."
     } else {
         "Local mode is already set in .env."
     });
     out.say("Next: in one terminal `o11y listen --bind 0.0.0.0` (containers reach it through host.docker.internal),");
-    out.say("      in another `docker compose up --scale xray-daemon=0` (listen takes the daemon's port 2000),");
+    out.say(&format!(
+        "      in another `{} up --scale xray-daemon=0` (listen takes the daemon's port 2000),",
+        crate::project::compose_command()
+    ));
     out.say("      then open /api/activities/home. `o11y apply --cloud` switches back to the real services.");
-    Ok(())
 }
 
 /// Shows, confirms and writes a plan. Shared by `apply`, `enable` and `disable`.
@@ -98,8 +147,23 @@ pub fn execute(
     json: bool,
     out: &Printer,
 ) -> Result<u8, Failure> {
+    execute_with(p, plan, &[], yes, json, out)
+}
+
+/// [`execute`], with files changed quietly beside the plan's (never shown as a diff).
+pub fn execute_with(
+    p: &Project,
+    plan: &Plan,
+    quiet: &[apply::Quiet],
+    yes: bool,
+    json: bool,
+    out: &Printer,
+) -> Result<u8, Failure> {
     out.notes(plan);
-    if plan.is_empty() {
+    let quiet_changes = quiet
+        .iter()
+        .any(|q| q.before.as_deref() != Some(q.after.as_str()));
+    if plan.is_empty() && !quiet_changes {
         out.manual(&plan.manual);
         if json {
             out.data(r#"{"applied":false,"files":[]}"#);
@@ -117,7 +181,7 @@ pub fn execute(
             ));
         }
     }
-    let applied = apply::apply(&p.root, plan)?;
+    let applied = apply::apply_with(&p.root, plan, quiet)?;
     if json {
         out.data(&serde_json::json!({"applied": true, "backup": applied.backup, "files": applied.files, "manual": plan.manual}).to_string());
     }

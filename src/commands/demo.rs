@@ -106,7 +106,153 @@ fn write_example(root: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A Python that has the backend's packages: --python, O11Y_PYTHON, ./.venv, python3.
+/// Where the demo keeps its own venv: `$XDG_CACHE_HOME/o11y/demo-venv`, else
+/// `~/.cache/o11y/demo-venv`.
+pub fn venv_dir() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(cache.join("o11y").join("demo-venv"))
+}
+
+/// Whether `py` can import everything the patched backend imports.
+fn has_packages(py: &str) -> bool {
+    std::process::Command::new(py)
+        .args(["-c", IMPORTS])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Makes the demo's venv from the patched backend's own requirements, with a progress line
+/// per package pip fetches. Err(why, what to do) when it cannot.
+async fn make_venv(
+    venv: &Path,
+    requirements: &Path,
+    out: &Printer,
+) -> Result<String, (String, String)> {
+    use tokio::io::AsyncBufReadExt;
+    let python = venv.join("bin/python").display().to_string();
+    let base = ["python3", "python"]
+        .into_iter()
+        .find(|p| which::which(p).is_ok())
+        .ok_or_else(|| {
+            (
+                "there is no python3 on PATH to make a venv with".to_string(),
+                "install Python 3 (e.g. `sudo apt-get install python3-venv`), or pass `--python PATH`".to_string(),
+            )
+        })?;
+    if let Some(parent) = venv.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let made = tokio::process::Command::new(base)
+        .args(["-m", "venv", "--clear"])
+        .arg(venv)
+        .output()
+        .await
+        .map_err(|e| {
+            (
+                format!("cannot run {base}: {e}"),
+                "pass `--python PATH`".to_string(),
+            )
+        })?;
+    if !made.status.success() {
+        return Err((
+            format!(
+                "`{base} -m venv` failed: {}",
+                String::from_utf8_lossy(&made.stderr).lines().last().unwrap_or("")
+            ),
+            "install the venv module (`sudo apt-get install python3-venv`), or pass `--python PATH`".into(),
+        ));
+    }
+    let bar = out.progress("Installing the backend's packages into the demo's venv");
+    let mut pip = tokio::process::Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "-r",
+        ])
+        .arg(requirements)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            (
+                format!("cannot run pip: {e}"),
+                "pass `--python PATH`".to_string(),
+            )
+        })?;
+    let stdout = pip.stdout.take().expect("piped");
+    let stderr = pip.stderr.take().expect("piped");
+    let errors = tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let mut all = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            all.push(l);
+        }
+        all
+    });
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    while let Ok(Some(l)) = lines.next_line().await {
+        if let Some(what) = l.strip_prefix("Collecting ") {
+            bar.note(&format!(
+                "fetching {}",
+                what.split_whitespace().next().unwrap_or(what)
+            ));
+        } else if l.starts_with("Installing collected packages") {
+            bar.note("installing");
+        }
+    }
+    let status = pip
+        .wait()
+        .await
+        .map_err(|e| (e.to_string(), String::new()))?;
+    let errors = errors.await.unwrap_or_default();
+    drop(bar);
+    if status.success() && has_packages(&python) {
+        return Ok(python);
+    }
+    let text = errors.join("\n");
+    let offline = [
+        "Failed to establish a new connection",
+        "Could not find a version that satisfies",
+        "No matching distribution found",
+        "Name or service not known",
+        "Temporary failure in name resolution",
+        "Connection refused",
+    ]
+    .iter()
+    .any(|m| text.contains(m));
+    // A half-made venv is no cache: the next run starts over.
+    let _ = std::fs::remove_dir_all(venv);
+    Err(if offline {
+        (
+            "pip cannot reach its package index, so the backend's packages could not be installed".into(),
+            "check your network (or pip's index settings: PIP_INDEX_URL, ~/.config/pip/pip.conf), or run with `--python PATH` (a Python that has them) or `--no-install`".into(),
+        )
+    } else {
+        (
+            format!(
+                "pip could not install the backend's packages: {}",
+                text.lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("no message")
+            ),
+            "run with `--python PATH` (a Python that has them) or `--no-install`".into(),
+        )
+    })
+}
+
+/// A Python that has the backend's packages: --python, O11Y_PYTHON, ./.venv, the demo's own
+/// venv, python3.
 fn find_python(flag: Option<&PathBuf>) -> Option<String> {
     let mut candidates: Vec<String> = Vec::new();
     if let Some(p) = flag {
@@ -116,6 +262,9 @@ fn find_python(flag: Option<&PathBuf>) -> Option<String> {
         candidates.push(p);
     }
     candidates.push(".venv/bin/python".into());
+    if let Some(v) = venv_dir() {
+        candidates.push(v.join("bin/python").display().to_string());
+    }
     candidates.push("python3".into());
     // A path is made absolute: the backend runs in the scratch folder.
     let mut candidates = candidates.into_iter().map(|py| {
@@ -127,15 +276,7 @@ fn find_python(flag: Option<&PathBuf>) -> Option<String> {
             py
         }
     });
-    candidates.find(|py| {
-        std::process::Command::new(py)
-            .args(["-c", IMPORTS])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    })
+    candidates.find(|py| has_packages(py))
 }
 
 fn free_port() -> Result<u16, Failure> {
@@ -223,16 +364,33 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
             running.endpoints.ports.logs,
             running.endpoints.ports.rollbar
         ));
-        let python = if a.smoke_only { None } else { find_python(a.python.as_ref()) };
+        let mut python = if a.smoke_only { None } else { find_python(a.python.as_ref()) };
+        if python.is_none() && !a.smoke_only && !a.no_install && a.python.is_none() {
+            if let Some(venv) = venv_dir() {
+                out.say(&format!(
+                    "    No Python here has the backend's packages: making the demo's own venv in {} (once; later runs reuse it)",
+                    venv.display()
+                ));
+                match make_venv(&venv, &root.join(&p.backend_dir).join("requirements.txt"), out).await {
+                    Ok(py) => python = Some(py),
+                    Err((why, fix)) => {
+                        out.warn(&format!("{why}."));
+                        out.say(&format!("    {fix}"));
+                    }
+                }
+            }
+        }
         let real_app = python.is_some();
         let mut backend = match &python {
             Some(py) => Some(start_backend(py, &root.join(&p.backend_dir), &running.endpoints, &running.rules_served, out).await?),
             None => {
                 out.say(&format!(
-                    "{} Python with the backend's packages is not here, so o11y sends one test signal of each kind instead",
+                    "{} Without a Python that has the backend's packages, o11y sends one test signal of each kind instead",
                     out.bold("4/4")
                 ));
-                out.say("    (for the real app: `python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt`, then run the demo again)");
+                if !a.smoke_only {
+                    out.say("    (for the real backend: run the demo again without `--no-install`, or with `--python PATH`)");
+                }
                 send_smoke(&running.endpoints).await?;
                 None
             }
@@ -240,6 +398,14 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         out.say("");
         let mut seen = Seen::default();
         let mut tally = crate::ui::listen::Tally::default();
+        let mut traces = crate::ui::listen::Traces::default();
+        let draw = |arrivals: Vec<Arrival>| {
+            for a in arrivals {
+                for line in out.arrival_lines(&a) {
+                    out.data(&line);
+                }
+            }
+        };
         let deadline = Instant::now() + Duration::from_secs_f64(a.timeout);
         let mut stopped = false;
         while !seen.all() && Instant::now() < deadline {
@@ -254,14 +420,16 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
                 Ok(Some(arrival)) => {
                     seen.note(&arrival, real_app);
                     tally.add(&arrival);
-                    for line in out.arrival_lines(&arrival) {
-                        out.data(&line);
-                    }
+                    let (now, pushed) = traces.add(arrival);
+                    draw(pushed);
+                    draw(now.into_iter().collect());
                 }
                 Ok(None) => break,
                 Err(_) => {}
             }
+            draw(traces.due());
         }
+        draw(traces.all());
         if let Some(mut b) = backend {
             stop(&mut b).await;
         }
@@ -273,9 +441,9 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         out.say(&format!("{} Rollbar items", mark(seen.rollbar)));
         if seen.all() {
             out.success(&format!(
-                "Demo done in {:.1} s: {} all four signals, and o11y received them ({}).",
+                "Demo done in {:.1} s: {}, and o11y received them ({}).",
                 started.elapsed().as_secs_f64(),
-                if real_app { "the patched backend sent" } else { "o11y sent a test signal of" },
+                if real_app { "the patched backend sent all four signals" } else { "o11y sent a test signal of each of the four kinds" },
                 tally.line()
             ));
             out.say("Next, in your own project: `o11y init` (it asks for your keys, checks them and wires everything in). No accounts yet? `o11y init --local` and `o11y listen`.");

@@ -49,6 +49,9 @@ pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
         timeout,
         aws: Default::default(),
         cwd: std::env::current_dir().unwrap_or_default(),
+        local: project
+            .as_ref()
+            .is_ok_and(|p| dotenv::in_local_mode(&p.root)),
     })
 }
 
@@ -103,6 +106,9 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
     let ctx = Arc::new(context(g, a)?);
     for n in &ctx.endpoints.notes {
         out.say(n);
+    }
+    if ctx.local {
+        out.say("Local mode (.env points the backend at `o11y listen`): the local receivers are checked instead of the real services.");
     }
     let mut report = rt.block_on(doctor::run(ctx.clone(), checks.clone()));
     if a.fix && report.verdict != Status::Ok {

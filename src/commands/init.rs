@@ -115,7 +115,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         out
     };
     let ws = Workspace::detect();
-    out.say(&format!("{} You are in {}.", out.bold("1."), ws.describe()));
+    out.say(&format!("{} Working {}.", out.bold("1."), ws.describe()));
     if let Some((tool, what)) = ws.missing_tool() {
         out.warn(&format!("`{tool}` not found: {what}."));
     }
@@ -799,7 +799,7 @@ impl Wizard<'_> {
                 let (v, cfg) = check(self, None);
                 if self.aws_ok(v, Source::Chain, None)? {
                     self.out.warn("The containers of docker compose do not see AWS profiles: they read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.");
-                    self.out.say("  Export those two (e.g. `eval \"$(aws configure export-credentials --format env)\"`) before `docker compose up`.");
+                    self.out.say(&format!("  Export those two (e.g. `eval \"$(aws configure export-credentials --format env)\"`) before `{} up`.", crate::project::compose_command()));
                     return Ok(cfg);
                 }
             }
@@ -1081,11 +1081,10 @@ fn local(
         out.success("Dry run done: nothing was stored or changed.");
         return Ok(EXIT_OK);
     }
-    dotenv::preflight(&p.root)
-        .map_err(|e| Failure::new(format!("{e}; nothing was changed"), e.hint()))?;
+    let quiet = super::apply::local_mode_files(p)?;
     out.say(&format!("{} Changes to your files:", out.bold("4.")));
-    super::apply::execute(p, plan, a.yes, false, out)?;
-    super::apply::local_mode(p, out)?;
+    super::apply::execute_with(p, plan, &quiet, a.yes, false, out)?;
+    super::apply::say_local_mode(&quiet, out);
     Ok(EXIT_OK)
 }
 
@@ -1101,5 +1100,5 @@ fn next_steps(kind: StoreKind, out: &Printer) {
     if kind == StoreKind::Print {
         out.say("The keys are in no file: in the terminal where you run docker compose, run `eval \"$(o11y init --store print --reveal --yes --no-smoke)\"` first.");
     }
-    out.say("Next: `docker compose up`, open /api/activities/home a few times, and see the traces arrive. `o11y doctor` checks everything at any time.");
+    out.say(&format!("Next: `{} up`, open /api/activities/home a few times, and see the traces arrive. `o11y doctor` checks everything at any time.", crate::project::compose_command()));
 }

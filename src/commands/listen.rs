@@ -27,8 +27,14 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
                 out.say(&format!("  {what}={var}"));
             }
         }
+        if a.bind.is_loopback() {
+            out.say("A backend on this machine (`flask run`, `python app.py`) reaches these with the lines above exported.");
+            out.say("For the backend in docker compose: `o11y apply --local`, and run `o11y listen --bind 0.0.0.0` instead: containers reach this machine through host.docker.internal, which 127.0.0.1 does not answer.");
+        } else {
+            out.say("Point the backend in docker compose here with `o11y apply --local` (it goes through host.docker.internal), or export the lines above for one on this machine.");
+        }
         out.say(&format!(
-            "Point the backend here with `o11y apply --local` (or export the lines above), then use the app. {}",
+            "Then use the app. {}",
             match (a.timeout, a.exit_after) {
                 (Some(t), _) => format!("Stopping after {t} s."),
                 (None, Some(n)) => format!("Stopping after {n} arrival(s)."),
@@ -36,6 +42,16 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
             }
         ));
         let mut tally = Tally::default();
+        // Terminal mode draws each trace once, as a waterfall, when it has gone quiet.
+        let mut traces = crate::ui::listen::Traces::default();
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let draw = |arrivals: Vec<listen::Arrival>| {
+            for a in arrivals {
+                for line in out.arrival_lines(&a) {
+                    out.data(&line);
+                }
+            }
+        };
         let deadline = a.timeout.map(|t| tokio::time::Instant::now() + Duration::from_secs_f64(t));
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
@@ -53,19 +69,21 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
                     if a.json {
                         out.data(&serde_json::to_string(&arrival).expect("arrivals serialise"));
                     } else {
-                        for line in out.arrival_lines(&arrival) {
-                            out.data(&line);
-                        }
+                        let (now, pushed) = traces.add(arrival);
+                        draw(pushed);
+                        draw(now.into_iter().collect());
                     }
                     let counted = tally.traces + tally.xray_segments + tally.log_events + tally.rollbar_items;
                     if a.exit_after.is_some_and(|n| counted >= n) {
                         break;
                     }
                 }
+                _ = tick.tick() => draw(traces.due()),
                 _ = sleep => break,
                 _ = &mut ctrl_c => break,
             }
         }
+        draw(traces.all());
         let dropped = running.dropped.load(std::sync::atomic::Ordering::Relaxed);
         out.say(&format!(
             "Received: {}{}",

@@ -35,7 +35,10 @@ pub fn run(cli: Cli, out: &Printer) -> Result<u8, Failure> {
         Command::Doctor(a) => doctor::run(g, &a, out),
         Command::Smoke(a) => smoke::run(g, &a, out),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "o11y", &mut std::io::stdout());
+            // Written at once, and a reader that stops early (`| head`) ends it quietly.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "o11y", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
             Ok(EXIT_OK)
         }
     }

@@ -44,7 +44,10 @@ fn failed(detail: impl Into<String>, fix: impl Into<String>) -> Found {
 async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> SmokeResult {
     let started = Instant::now();
     let service = ctx.service();
-    let (status, detail, fix, link) = match i {
+    let (status, detail, fix, link) = if ctx.local {
+        local_step(&ctx, i, &service).await
+    } else {
+        match i {
         Integration::Honeycomb => match ctx.var(honeycomb::KEY_VAR).map(str::to_string) {
             None => failed(
                 "HONEYCOMB_API_KEY is not set",
@@ -57,7 +60,7 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                             "Honeycomb",
                             &crate::integrations::net::host_of(&ctx.endpoints.honeycomb_api),
                         ),
-                        f.hint(honeycomb::KEY_VAR, honeycomb::API_VAR),
+                        f.hint(honeycomb::KEY_VAR, crate::integrations::net::override_name(&ctx.endpoints.honeycomb_api, honeycomb::API, honeycomb::API_VAR)),
                     ),
                     Ok(info) if info.unusable().is_some() => {
                         let (why, fix) = info.unusable().unwrap_or_default();
@@ -80,7 +83,7 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                             ),
                             Err(f) => failed(
                                 f.line("Honeycomb", &crate::integrations::net::host_of(&info.api)),
-                                f.hint(honeycomb::KEY_VAR, honeycomb::API_VAR),
+                                f.hint(honeycomb::KEY_VAR, crate::integrations::net::override_name(&ctx.endpoints.honeycomb_api, honeycomb::API, honeycomb::API_VAR)),
                             ),
                         }
                     }
@@ -159,6 +162,7 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
                 },
             }
         }
+    }
     };
     SmokeResult {
         integration: i,
@@ -167,6 +171,51 @@ async fn step(ctx: Arc<Ctx>, i: Integration, verify: bool, wait: Duration) -> Sm
         fix,
         link,
         duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// In local mode the signals go to `o11y listen` on this machine, never to the services.
+async fn local_step(ctx: &Ctx, i: Integration, service: &str) -> Found {
+    let ports = crate::listen::Ports::default();
+    let not_running = |what: &str, port: u16, e: String| {
+        failed(
+            format!("`o11y listen` did not take the {what} on {port}: {e}"),
+            "start the receivers in another terminal: `o11y listen --bind 0.0.0.0` (or leave local mode: `o11y apply --cloud`)",
+        )
+    };
+    let taken = |what: String| (SmokeStatus::Accepted, what, None, None);
+    match i {
+        Integration::Honeycomb => {
+            match honeycomb::send_smoke(&format!("http://127.0.0.1:{}", ports.otlp), service).await
+            {
+                Ok(trace) => taken(format!("span taken by `o11y listen` (trace {trace})")),
+                Err(e) => not_running("span", ports.otlp, e),
+            }
+        }
+        Integration::Xray => {
+            // UDP has no answer: the daemon port's TCP side tells whether listen is there.
+            match tokio::net::TcpStream::connect(("127.0.0.1", ports.xray)).await {
+                Err(e) => not_running("segment", ports.xray, e.to_string()),
+                Ok(_) => match xray::send_smoke(&format!("127.0.0.1:{}", ports.xray), service).await {
+                    Ok(trace) => taken(format!("segment sent to `o11y listen` over UDP (trace {trace}); it shows in listen's output")),
+                    Err(e) => not_running("segment", ports.xray, e),
+                },
+            }
+        }
+        Integration::Cloudwatch => {
+            match cloudwatch::send_smoke_local(&format!("http://127.0.0.1:{}", ports.logs)).await {
+                Ok(()) => taken("log event taken by `o11y listen`".into()),
+                Err(e) => not_running("log event", ports.logs, e),
+            }
+        }
+        Integration::Rollbar => {
+            let api = format!("http://127.0.0.1:{}/api/1/", ports.rollbar);
+            let token = ctx.var(rollbar::TOKEN_VAR).unwrap_or("local").to_string();
+            match rollbar::send_smoke(&ctx.http, &api, &token, "development").await {
+                Ok(uuid) => taken(format!("error item taken by `o11y listen`, uuid {uuid}")),
+                Err(e) => not_running("item", ports.rollbar, e.explain(&api).0),
+            }
+        }
     }
 }
 
@@ -213,6 +262,9 @@ pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
     let ctx = Arc::new(super::doctor::context(g, &doctor_args)?);
     for n in &ctx.endpoints.notes {
         out.say(n);
+    }
+    if ctx.local {
+        out.say("Local mode (.env points the backend at `o11y listen`): the test signals go to the local receivers on this machine, not to the services.");
     }
     let wanted: Vec<Integration> = ctx
         .enabled

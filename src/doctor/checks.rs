@@ -111,6 +111,13 @@ pub fn generic() -> Vec<Check> {
             run: backend_up,
         },
         Check {
+            id: "runtime.listen",
+            group: Group::Runtime,
+            title: "local receivers",
+            integration: None,
+            run: local_receivers,
+        },
+        Check {
             id: "runtime.xray_udp",
             group: Group::Runtime,
             title: "X-Ray daemon on 2000/udp",
@@ -806,12 +813,17 @@ fn backend_up(c: Arc<Ctx>) -> CheckFuture {
         );
         match integrations::net::send(c.http.get(&url).timeout(Duration::from_secs(3)), &[]).await {
             Ok(_) => Outcome::ok(format!("{url} answers 200")),
-            Err(integrations::net::Fault::Refused) => {
-                Outcome::skip("the stack is not running (`docker compose up` starts it)")
-            }
+            Err(integrations::net::Fault::Refused) => Outcome::skip(format!(
+                "the stack is not running (`{} up` starts it)",
+                crate::project::compose_command()
+            )),
             Err(f) => Outcome::fail(
                 f.line("the backend", &integrations::net::host_of(&url)),
-                "look at the backend's log: `docker compose logs backend-flask`",
+                format!(
+                    "look at the backend's log: `{} logs {}`",
+                    crate::project::compose_command(),
+                    c.service()
+                ),
             ),
         }
     })
@@ -833,6 +845,38 @@ pub fn udp_listening(port: u16) -> bool {
     })
 }
 
+/// In local mode, whether `o11y listen` answers on each of its ports on this machine.
+fn local_receivers(c: Arc<Ctx>) -> CheckFuture {
+    Box::pin(async move {
+        if !c.local {
+            return Outcome::skip("not in local mode");
+        }
+        let p = crate::listen::Ports::default();
+        let mut silent = Vec::new();
+        for (what, port) in [
+            ("traces", p.otlp),
+            ("X-Ray", p.xray),
+            ("logs", p.logs),
+            ("Rollbar", p.rollbar),
+        ] {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                silent.push(format!("{what} on {port}"));
+            }
+        }
+        if silent.is_empty() {
+            Outcome::ok("`o11y listen` answers on 4318, 2000, 4584 and 4585")
+        } else {
+            Outcome::fail(
+                format!("local mode, but nothing answers for {}", silent.join(", ")),
+                "start the receivers in another terminal: `o11y listen --bind 0.0.0.0` (or leave local mode: `o11y apply --cloud`)",
+            )
+        }
+    })
+}
+
 fn xray_udp(c: Arc<Ctx>) -> CheckFuture {
     Box::pin(async move {
         if !c.enabled.contains(&Integration::Xray) {
@@ -847,7 +891,10 @@ fn xray_udp(c: Arc<Ctx>) -> CheckFuture {
         } else if backend_up {
             Outcome::fail(
                 "the backend runs but nothing listens on 2000/udp: segments are lost",
-                "start the daemon: `docker compose up -d xray-daemon` (its ports need \"2000:2000/udp\")",
+                format!(
+                    "start the daemon: `{} up -d xray-daemon` (its ports need \"2000:2000/udp\")",
+                    crate::project::compose_command()
+                ),
             )
         } else {
             Outcome::skip("the stack is not running")

@@ -128,6 +128,8 @@ pub struct Ctx {
     pub timeout: Duration,
     pub aws: OnceCell<aws_config::SdkConfig>,
     pub cwd: PathBuf,
+    /// Local mode (`apply --local`): the backend talks to `o11y listen`, not the services.
+    pub local: bool,
 }
 
 impl Ctx {
@@ -190,9 +192,12 @@ impl Ctx {
 
     /// Every key value o11y knows of in this run, to be masked in any text from outside.
     pub fn secret_values(&self) -> Vec<&str> {
+        // Real keys are long; a short value (local mode's dummy `local`) is no secret, and
+        // masking it would mangle ordinary words.
         crate::secrets::SECRET_VARS
             .iter()
             .filter_map(|n| self.var(n))
+            .filter(|v| v.len() >= 8)
             .collect()
     }
 
@@ -217,7 +222,7 @@ pub struct CheckResult {
     pub title: &'static str,
     pub status: Status,
     pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Null when there is nothing to fix.
     pub fix: Option<String>,
     pub duration_ms: u64,
 }
@@ -271,6 +276,8 @@ pub async fn run(ctx: Arc<Ctx>, checks: Vec<Check>) -> Report {
             let t = Instant::now();
             let outcome = if let Some(i) = c.integration.filter(|i| !ctx.enabled.contains(i)) {
                 Outcome::skip(format!("{} is switched off (`o11y enable {i}`)", i.title()))
+            } else if ctx.local && c.group == Group::Services {
+                Outcome::skip("local mode: the backend talks to `o11y listen`, not this service (`o11y apply --cloud` switches back)")
             } else {
                 match tokio::time::timeout(ctx.timeout, (c.run)(ctx.clone())).await {
                     Ok(o) => o,

@@ -191,7 +191,11 @@ pub fn hint(f: &Fault) -> String {
     match f {
         Fault::Unauthorized => "the AWS keys are wrong or expired: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY again (or `aws configure`)".into(),
         Fault::Forbidden => "the AWS user lacks a permission o11y needs (see the message); add it in IAM".into(),
-        other => other.hint("AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"),
+        other => {
+            // An endpoint override is blamed only when there is one.
+            let set = std::env::vars().any(|(k, v)| k.starts_with("AWS_ENDPOINT_URL") && !v.is_empty());
+            other.hint("AWS_ACCESS_KEY_ID", if set { "AWS_ENDPOINT_URL" } else { "" })
+        }
     }
 }
 

@@ -381,7 +381,7 @@ pub async fn verdict(
         ),
         Err(f) => KeyVerdict::Unsure(
             f.line("Honeycomb", &host_of(api)),
-            f.hint(KEY_VAR, API_VAR),
+            f.hint(KEY_VAR, super::net::override_name(api, API, API_VAR)),
         ),
     }
 }

@@ -93,21 +93,36 @@ impl Fault {
         }
     }
 
-    /// What to do about it.
+    /// What to do about it. `endpoint_setting` names the override in effect, or is empty when
+    /// the real service's own address was used (then no setting is blamed).
     pub fn hint(&self, key_var: &str, endpoint_setting: &str) -> String {
+        let set = !endpoint_setting.is_empty();
         match self {
-            Fault::Timeout => format!("check your network; a proxy or firewall may block it (or raise `--timeout`); a wrong `{endpoint_setting}` can do this too"),
-            Fault::Refused => format!("check `{endpoint_setting}`: it points at a port where nothing runs"),
-            Fault::Dns => format!("check your network, and the host name in `{endpoint_setting}`"),
+            Fault::Timeout if set => format!("check your network; a proxy or firewall may block it (or raise `--timeout`); a wrong `{endpoint_setting}` can do this too"),
+            Fault::Timeout => "check your network; a proxy or firewall may block it (or raise `--timeout`)".into(),
+            Fault::Refused if set => format!("check `{endpoint_setting}`: it points at a port where nothing runs"),
+            Fault::Refused => "check your network and proxy settings (`HTTPS_PROXY`)".into(),
+            Fault::Dns if set => format!("check your network, and the host name in `{endpoint_setting}`"),
+            Fault::Dns => "check your network: this machine cannot look up the service's name (DNS); `ping 1.1.1.1` and your resolver settings tell more".into(),
             Fault::Tls => "a proxy may intercept HTTPS, or the clock is wrong; check `date` and your proxy settings".into(),
             Fault::Unauthorized => format!("copy the key again into `{key_var}` (no quotes or spaces), then run `o11y doctor` again"),
             Fault::Forbidden => format!("use a key with the needed permission in `{key_var}`"),
-            Fault::NotFound => format!("unset `{endpoint_setting}` to use the real service, or fix its URL"),
+            Fault::NotFound if set => format!("unset `{endpoint_setting}` to use the real service, or fix its URL"),
             Fault::RateLimited { .. } => "wait a minute and run it again".into(),
             Fault::Server(_) => "the service has trouble; try again in a few minutes".into(),
-            Fault::Status(_) | Fault::BadBody(_) => format!("check `{endpoint_setting}`: it should point at the real service"),
+            Fault::Status(_) | Fault::BadBody(_) if set => format!("check `{endpoint_setting}`: it should point at the real service"),
+            Fault::NotFound | Fault::Status(_) | Fault::BadBody(_) => "something between this machine and the service (a proxy, a captive portal) answered instead of it; check your network".into(),
             Fault::Other(_) => "check your network and try again".into(),
         }
+    }
+}
+
+/// The setting to name in a hint: `var` when `api` is an override, nothing for `default`.
+pub fn override_name<'a>(api: &str, default: &str, var: &'a str) -> &'a str {
+    if api.trim_end_matches('/') == default.trim_end_matches('/') {
+        ""
+    } else {
+        var
     }
 }
 

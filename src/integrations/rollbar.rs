@@ -156,7 +156,7 @@ impl PostError {
             PostError::Refused(r) => r.explain(),
             PostError::Fault(f) => (
                 f.line("Rollbar", &super::net::host_of(api)),
-                f.hint(TOKEN_VAR, API_VAR),
+                f.hint(TOKEN_VAR, super::net::override_name(api, API, API_VAR)),
             ),
         }
     }

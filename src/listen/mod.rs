@@ -129,6 +129,8 @@ pub struct SpanInfo {
     pub parent_span_id: Option<String>,
     pub name: String,
     pub kind: String,
+    /// When it started (Unix epoch, nanoseconds): where its bar begins in the waterfall.
+    pub start_unix_nano: u64,
     pub duration_ms: f64,
     pub attributes: BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,6 +142,11 @@ pub struct SpanInfo {
 pub struct SubsegmentInfo {
     pub name: String,
     pub depth: usize,
+    /// Start and end (Unix epoch, seconds), as the segment document gives them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
 }
@@ -165,6 +172,10 @@ pub enum Arrival {
         url: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        start_time: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end_time: Option<f64>,
         subsegments: Vec<SubsegmentInfo>,
     },
     Log {

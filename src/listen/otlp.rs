@@ -84,6 +84,7 @@ pub fn arrivals(req: &ExportTraceServiceRequest) -> Vec<Arrival> {
                         .get(s.kind as usize)
                         .unwrap_or(&"unspecified")
                         .to_string(),
+                    start_unix_nano: s.start_time_unix_nano,
                     duration_ms: s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano) as f64
                         / 1e6,
                     attributes: attributes(&s.attributes),

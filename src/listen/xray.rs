@@ -20,6 +20,8 @@ fn flatten(doc: &Value, depth: usize, out: &mut Vec<SubsegmentInfo>) {
             out.push(SubsegmentInfo {
                 name: s["name"].as_str().unwrap_or("").to_string(),
                 depth,
+                start_time: s["start_time"].as_f64(),
+                end_time: s["end_time"].as_f64(),
                 metadata: s.get("metadata").cloned(),
             });
             flatten(s, depth + 1, out);
@@ -67,6 +69,8 @@ pub fn parse_datagram(data: &[u8]) -> Arrival {
         method: req["method"].as_str().map(str::to_string),
         url: req["url"].as_str().map(str::to_string),
         status: doc["http"]["response"]["status"].as_u64(),
+        start_time: doc["start_time"].as_f64(),
+        end_time: doc["end_time"].as_f64(),
         subsegments,
     }
 }

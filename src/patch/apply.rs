@@ -331,37 +331,80 @@ fn new_backup_dir(state: &Path) -> Result<PathBuf, ApplyError> {
     Ok(dir)
 }
 
+/// A file changed with an apply but never shown as a diff (`.env`, which may hold keys), with
+/// the mode it must have. It is backed up with the rest, so `undo` puts it back too.
+#[derive(Debug, Clone)]
+pub struct Quiet {
+    pub path: String,
+    pub before: Option<String>,
+    pub after: String,
+    pub mode: Option<u32>,
+}
+
 /// Backs up and writes every file of `plan`. All or nothing: if one write fails, the files
 /// already written are put back; if the process dies between the first and the last write,
 /// the journal lets the next run put them back. One apply at a time (a lock in `.o11y`).
 pub fn apply(root: &Path, plan: &Plan) -> Result<Applied, ApplyError> {
+    apply_with(root, plan, &[])
+}
+
+/// [`apply`], with files that are changed quietly beside the plan's.
+pub fn apply_with(root: &Path, plan: &Plan, quiet: &[Quiet]) -> Result<Applied, ApplyError> {
+    struct Edit<'a> {
+        path: &'a str,
+        before: Option<&'a str>,
+        after: &'a str,
+        mode: Option<u32>,
+    }
+    let edits: Vec<Edit> = plan
+        .edits
+        .iter()
+        .map(|e| Edit {
+            path: &e.path,
+            before: e.before.as_deref(),
+            after: &e.after,
+            mode: None,
+        })
+        .chain(
+            quiet
+                .iter()
+                .filter(|q| q.before.as_deref() != Some(q.after.as_str()))
+                .map(|q| Edit {
+                    path: &q.path,
+                    before: q.before.as_deref(),
+                    after: &q.after,
+                    mode: q.mode,
+                }),
+        )
+        .collect();
     let _lock = lock(root)?;
     recover(root)?;
     let mut targets = Vec::new();
-    for edit in &plan.edits {
-        check_inside(&edit.path)?;
-        targets.push(target_of(root, &edit.path)?);
+    for edit in &edits {
+        check_inside(edit.path)?;
+        targets.push(target_of(root, edit.path)?);
     }
     let state = ensure_state_dir(root)?;
     let dir = new_backup_dir(&state)?;
     let mut manifest = Manifest { files: Vec::new() };
-    for (edit, path) in plan.edits.iter().zip(&targets) {
-        if let Some(before) = &edit.before {
+    for (edit, path) in edits.iter().zip(&targets) {
+        // Backups of quiet files keep their mode (a .env is 0600 there too).
+        if let Some(before) = edit.before {
             write_atomic(
-                &dir.join("before").join(&edit.path),
+                &dir.join("before").join(edit.path),
                 before.as_bytes(),
-                None,
+                edit.mode,
             )?;
         }
         write_atomic(
-            &dir.join("after").join(&edit.path),
+            &dir.join("after").join(edit.path),
             edit.after.as_bytes(),
-            None,
+            edit.mode,
         )?;
         manifest.files.push(Entry {
-            path: edit.path.clone(),
+            path: edit.path.to_string(),
             existed: edit.before.is_some(),
-            mode: mode_of(path),
+            mode: edit.mode.or_else(|| mode_of(path)),
         });
     }
     let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
@@ -378,7 +421,7 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<Applied, ApplyError> {
     )?;
 
     let mut written: Vec<&Entry> = Vec::new();
-    for ((edit, entry), path) in plan.edits.iter().zip(&manifest.files).zip(&targets) {
+    for ((edit, entry), path) in edits.iter().zip(&manifest.files).zip(&targets) {
         if let Err(e) = write_atomic(path, edit.after.as_bytes(), entry.mode) {
             for done in written {
                 let _ = restore(root, &dir, done);
@@ -392,7 +435,7 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<Applied, ApplyError> {
     fs::remove_file(&journal).map_err(|e| werr(&journal, e))?;
     Ok(Applied {
         backup: rel(root, &dir),
-        files: plan.edits.iter().map(|e| e.path.clone()).collect(),
+        files: edits.iter().map(|e| e.path.to_string()).collect(),
     })
 }
 
@@ -480,5 +523,10 @@ pub fn undo(root: &Path, force: bool) -> Result<Undone, ApplyError> {
     ));
     fs::rename(dir.join(MANIFEST), dir.join("manifest.undone.json")).map_err(|e| werr(&dir, e))?;
     let _ = fs::rename(&dir, retired);
+    if latest_backup(root).is_none() {
+        // Nothing of o11y's is left to undo: its state folder goes too, and the project is
+        // as it was before o11y.
+        let _ = fs::remove_dir_all(root.join(STATE_DIR));
+    }
     Ok(undone)
 }

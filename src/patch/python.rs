@@ -47,7 +47,8 @@ pub struct PyOutcome {
     pub hand_done: Vec<Integration>,
 }
 
-/// Values the templates may use: `{service}`, `{now}`, `{result}`, `{datetime_import}`.
+/// Values the templates may use: `{service}`, `{now}`, `{result}`, `{datetime_import}`,
+/// `{os_import}`.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub service: &'a str,
@@ -331,6 +332,8 @@ struct Vars {
     service: String,
     now: String,
     datetime_import: Option<String>,
+    /// `import os`, unless the code outside o11y's blocks imports it already.
+    os_import: Option<String>,
     result: Option<String>,
 }
 
@@ -359,10 +362,22 @@ impl Vars {
                 Some("from datetime import datetime, timezone".to_string()),
             )
         };
+        let mut outside = true;
+        let imports_os = text.lines().any(|l| {
+            let t = l.trim_start();
+            if t.starts_with(BEGIN) {
+                outside = false;
+            } else if t.starts_with(END) {
+                outside = true;
+                return false;
+            }
+            outside && (l.trim_end() == "import os" || l.starts_with("import os "))
+        });
         Vars {
             service: ctx.service.to_string(),
             now: now.to_string(),
             datetime_import,
+            os_import: (!imports_os).then(|| "import os".to_string()),
             result,
         }
     }
@@ -379,6 +394,7 @@ fn render(template: &str, v: &Vars, base: &str, unit: &str, eol: &str) -> String
         for (key, val) in [
             ("{result}", &v.result),
             ("{datetime_import}", &v.datetime_import),
+            ("{os_import}", &v.os_import),
         ] {
             if l.contains(key) {
                 match val {

@@ -24,6 +24,25 @@ pub const COMPOSE_NAMES: &[&str] = &[
 pub const DEFAULT_SERVICE: &str = "backend-flask";
 pub const GITPOD_FILE: &str = ".gitpod.yml";
 
+/// The compose command this machine has, for hints: `docker compose` (v2), else
+/// `docker-compose` (v1) when only that is installed.
+pub fn compose_command() -> &'static str {
+    static FOUND: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    FOUND.get_or_init(|| {
+        let v2 = std::process::Command::new("docker")
+            .args(["compose", "version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !v2 && which::which("docker-compose").is_ok() {
+            "docker-compose"
+        } else {
+            "docker compose"
+        }
+    })
+}
+
 #[derive(Debug, Error)]
 pub enum ProjectError {
     #[error("no compose file found: looked for {names} in {dirs}")]

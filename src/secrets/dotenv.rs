@@ -42,6 +42,11 @@ impl DotenvError {
     }
 }
 
+/// Whether `.env` in `root` holds local mode's block: the backend talks to `o11y listen`.
+pub fn in_local_mode(root: &Path) -> bool {
+    fs::read_to_string(root.join(FILE)).is_ok_and(|t| t.lines().any(|l| l.trim_end() == BEGIN))
+}
+
 /// `text` with o11y's block set to `lines` (or removed when `lines` is empty). Lines outside
 /// the block stay byte for byte.
 pub fn merge_block(text: &str, lines: &[(String, String)]) -> String {

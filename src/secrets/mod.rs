@@ -76,9 +76,9 @@ impl Workspace {
 
     pub fn describe(&self) -> &'static str {
         match self {
-            Workspace::Gitpod { .. } => "a Gitpod workspace",
-            Workspace::Codespaces { .. } => "a GitHub Codespace",
-            Workspace::Local => "this machine (not Gitpod or Codespaces)",
+            Workspace::Gitpod { .. } => "in a Gitpod workspace",
+            Workspace::Codespaces { .. } => "in a GitHub Codespace",
+            Workspace::Local => "on this machine (not Gitpod or Codespaces)",
         }
     }
 

@@ -77,73 +77,187 @@ fn span_label(s: &SpanInfo, root: bool) -> String {
     label
 }
 
-const GAP: &str = "                ";
+/// How wide the drawing may be: the terminal's width, else `$COLUMNS`, else 100.
+pub fn width() -> usize {
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| cols as usize)
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .unwrap_or(100)
+        .clamp(60, 240)
+}
+
+/// `text` cut to `n` characters, with … where it was cut.
+fn cut(text: &str, n: usize) -> String {
+    if text.chars().count() <= n {
+        text.to_string()
+    } else {
+        let mut t: String = text.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// One row of a waterfall: the name indented by its depth, a bar from where it started to
+/// where it ended on the trace's own scale, its duration and what else it says.
+struct Row {
+    depth: usize,
+    name: String,
+    /// Start and end as fractions of the whole (0..=1), when known.
+    span: Option<(f64, f64)>,
+    duration_ms: Option<f64>,
+    extra: String,
+    error: bool,
+}
 
 impl Printer {
-    /// The lines of one arrival, as printed by `o11y listen`.
+    fn rows(&self, rows: &[Row], width: usize) -> Vec<String> {
+        let label = (width * 3 / 10).clamp(18, 40);
+        let bar = (width.saturating_sub(label + 24) / 2).clamp(10, 50);
+        rows.iter()
+            .map(|r| {
+                let indent = "  ".repeat(1 + r.depth.min(12));
+                let name = cut(&format!("{indent}{}", r.name), label);
+                let drawn = match r.span {
+                    Some((a, b)) => {
+                        let from = ((a * bar as f64).floor() as usize).min(bar - 1);
+                        let to = ((b * bar as f64).ceil() as usize).clamp(from + 1, bar);
+                        let line = format!(
+                            "{}{}{}",
+                            " ".repeat(from),
+                            "█".repeat(to - from),
+                            " ".repeat(bar - to)
+                        );
+                        if r.error {
+                            self.red(&line)
+                        } else {
+                            self.green(&line)
+                        }
+                    }
+                    None => " ".repeat(bar),
+                };
+                let dur = r
+                    .duration_ms
+                    .map(|d| format!("{d:>8.1} ms"))
+                    .unwrap_or_else(|| " ".repeat(11));
+                let room = width.saturating_sub(label + bar + 2 + 2 + 11 + 2);
+                let extra = if r.extra.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {}", cut(&r.extra, room.max(1)))
+                };
+                format!("{name:<label$}│{drawn}│{dur}{extra}")
+                    .trim_end()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// A trace as a waterfall: a line naming it, then its spans as a tree, each with a bar on
+    /// the trace's time scale. Linear in the spans, and safe with any parent links a sender
+    /// makes up (shared ids, a span its own parent, cycles): each span is drawn once.
+    pub fn trace_lines(
+        &self,
+        time: &str,
+        service: &str,
+        spans: &[SpanInfo],
+        width: usize,
+    ) -> Vec<String> {
+        let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+        let mut children: HashMap<&str, Vec<&SpanInfo>> = HashMap::new();
+        let mut roots = Vec::new();
+        for s in spans {
+            match s
+                .parent_span_id
+                .as_deref()
+                .filter(|p| ids.contains(p) && *p != s.span_id)
+            {
+                Some(p) => children.entry(p).or_default().push(s),
+                None => roots.push(s),
+            }
+        }
+        for cs in children.values_mut() {
+            cs.sort_by_key(|s| s.start_unix_nano);
+        }
+        roots.sort_by_key(|s| s.start_unix_nano);
+        let t0 = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
+        let t1 = spans
+            .iter()
+            .map(|s| s.start_unix_nano + (s.duration_ms * 1e6) as u64)
+            .max()
+            .unwrap_or(t0);
+        let total = (t1.saturating_sub(t0)).max(1) as f64;
+        let mut out = Vec::new();
+        let mut drawn: HashSet<*const SpanInfo> = HashSet::new();
+        // Roots first; then whatever only a cycle reaches, drawn as a root of its own.
+        for start in roots.iter().copied().chain(spans.iter()) {
+            if drawn.contains(&(start as *const SpanInfo)) {
+                continue;
+            }
+            let service = shown(service);
+            // The heading fits the width too: the clock, "trace", the service, then the label.
+            let room = width.saturating_sub(8 + 1 + 5 + 2 + service.chars().count() + 2);
+            out.push(format!(
+                "{} {}  {service}  {}",
+                clock(time),
+                self.green("trace"),
+                cut(&span_label(start, true), room.max(8))
+            ));
+            let mut rows = Vec::new();
+            let mut stack: Vec<(&SpanInfo, usize)> = vec![(start, 0)];
+            while let Some((s, depth)) = stack.pop() {
+                if !drawn.insert(s as *const SpanInfo) {
+                    continue;
+                }
+                let a = s.start_unix_nano.saturating_sub(t0) as f64 / total;
+                let b = a + s.duration_ms * 1e6 / total;
+                let mut extra = span_label(s, false);
+                extra = extra
+                    .strip_prefix(&shown(&s.name))
+                    .unwrap_or(&extra)
+                    .trim_start()
+                    .to_string();
+                rows.push(Row {
+                    depth,
+                    name: shown(&s.name),
+                    span: (s.start_unix_nano > 0).then_some((a, b.min(1.0))),
+                    duration_ms: Some(s.duration_ms),
+                    extra,
+                    error: s.error.is_some(),
+                });
+                if let Some(cs) = children.get(s.span_id.as_str()) {
+                    for c in cs.iter().rev() {
+                        stack.push((c, depth + 1));
+                    }
+                }
+            }
+            out.extend(self.rows(&rows, width));
+        }
+        out
+    }
+
+    /// The lines of one arrival, as printed by `o11y listen`, at the terminal's width.
     pub fn arrival_lines(&self, a: &Arrival) -> Vec<String> {
+        self.arrival_lines_at(a, width())
+    }
+
+    /// [`Printer::arrival_lines`] at a given width.
+    pub fn arrival_lines_at(&self, a: &Arrival, width: usize) -> Vec<String> {
         let mut out = Vec::new();
         match a {
             Arrival::Trace {
                 time,
                 service,
                 spans,
-            } => {
-                // Linear in the spans, and safe with any parent links a sender makes up: shared
-                // ids, a span its own parent, cycles. Each span is drawn once.
-                let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-                let mut children: HashMap<&str, Vec<&SpanInfo>> = HashMap::new();
-                let mut roots = Vec::new();
-                for s in spans {
-                    match s
-                        .parent_span_id
-                        .as_deref()
-                        .filter(|p| ids.contains(p) && *p != s.span_id)
-                    {
-                        Some(p) => children.entry(p).or_default().push(s),
-                        None => roots.push(s),
-                    }
-                }
-                // Roots first; then whatever only a cycle reaches, drawn as a root of its own.
-                let mut drawn: HashSet<*const SpanInfo> = HashSet::new();
-                for start in roots.iter().copied().chain(spans.iter()) {
-                    if drawn.contains(&(start as *const SpanInfo)) {
-                        continue;
-                    }
-                    let mut stack: Vec<(&SpanInfo, Option<usize>)> = vec![(start, None)];
-                    while let Some((s, depth)) = stack.pop() {
-                        if !drawn.insert(s as *const SpanInfo) {
-                            continue;
-                        }
-                        match depth {
-                            None => out.push(format!(
-                                "{} {}  {}  {}",
-                                clock(time),
-                                self.green("trace"),
-                                shown(service),
-                                span_label(s, true)
-                            )),
-                            Some(d) => out.push(format!(
-                                "{GAP}{}└─ {}",
-                                "   ".repeat(d.min(32)),
-                                self.dim(&span_label(s, false))
-                            )),
-                        }
-                        let next = depth.map_or(0, |d| d + 1);
-                        if let Some(cs) = children.get(s.span_id.as_str()) {
-                            for c in cs.iter().rev() {
-                                stack.push((c, Some(next)));
-                            }
-                        }
-                    }
-                }
-            }
+            } => out = self.trace_lines(time, service, spans, width),
             Arrival::Xray {
                 time,
                 name,
                 method,
                 url,
                 status,
+                start_time,
+                end_time,
                 subsegments,
                 ..
             } => {
@@ -159,14 +273,35 @@ impl Printer {
                 if let Some(s) = status {
                     line.push_str(&format!("  {s}"));
                 }
-                for s in subsegments.iter().take(200) {
-                    line.push_str(&format!(
-                        "  {}└─ {}",
-                        "  ".repeat(s.depth.min(32)),
-                        shown(&s.name)
-                    ));
+                let whole = match (start_time, end_time) {
+                    (Some(a), Some(b)) if b > a => Some((*a, b - a)),
+                    _ => None,
+                };
+                if let Some((_, d)) = whole {
+                    line.push_str(&format!("  {:.1} ms", d * 1e3));
                 }
                 out.push(line);
+                let rows: Vec<Row> = subsegments
+                    .iter()
+                    .take(200)
+                    .map(|s| {
+                        let times = s.start_time.zip(s.end_time);
+                        Row {
+                            depth: s.depth,
+                            name: shown(&s.name),
+                            span: whole.zip(times).map(|((t0, total), (a, b))| {
+                                (
+                                    ((a - t0) / total).clamp(0.0, 1.0),
+                                    ((b - t0) / total).clamp(0.0, 1.0),
+                                )
+                            }),
+                            duration_ms: times.map(|(a, b)| (b - a) * 1e3),
+                            extra: String::new(),
+                            error: false,
+                        }
+                    })
+                    .collect();
+                out.extend(self.rows(&rows, width));
             }
             Arrival::Log {
                 time,
@@ -186,13 +321,20 @@ impl Printer {
             }
             Arrival::Rollbar {
                 time, level, title, ..
-            } => out.push(format!(
-                "{} {}  rollbar  {}  {}",
-                clock(time),
-                self.red("error"),
-                shown(level),
-                shown(title)
-            )),
+            } => {
+                // The item's own level, coloured by how bad it is: a warning is no error.
+                let level = match level.as_str() {
+                    "critical" | "error" => self.red(&shown(level)),
+                    "warning" => self.yellow(&shown(level)),
+                    other => self.dim(&shown(other)),
+                };
+                out.push(format!(
+                    "{} {}  {level}  {}",
+                    clock(time),
+                    self.bold("rollbar"),
+                    shown(title)
+                ))
+            }
             Arrival::Malformed {
                 time,
                 receiver,
@@ -210,6 +352,100 @@ impl Printer {
 
     fn paint_cyan(&self, s: &str) -> String {
         self.paint(s, console::Style::new().cyan())
+    }
+}
+
+/// Spans of one trace come in several batches (each process exports its own, on its own
+/// timer): they are held, by trace id, until the trace has been quiet for [`QUIET`], then
+/// drawn as one waterfall. What is held is bounded: past MAX_HELD spans the oldest trace goes
+/// out at once.
+#[derive(Default)]
+pub struct Traces {
+    open: HashMap<String, OpenTrace>,
+    /// Trace ids in the order they opened (ids already drawn are skipped).
+    order: std::collections::VecDeque<String>,
+    held: usize,
+}
+
+struct OpenTrace {
+    time: String,
+    service: String,
+    spans: Vec<SpanInfo>,
+    last: std::time::Instant,
+}
+
+pub const QUIET: std::time::Duration = std::time::Duration::from_millis(400);
+const MAX_HELD: usize = 20_000;
+
+impl Traces {
+    /// Takes a trace arrival in (Some(arrival) back for every other kind, to print at once);
+    /// returns the traces it pushed out to stay within bounds.
+    pub fn add(&mut self, a: Arrival) -> (Option<Arrival>, Vec<Arrival>) {
+        let Arrival::Trace {
+            time,
+            service,
+            spans,
+        } = a
+        else {
+            return (Some(a), Vec::new());
+        };
+        let now = std::time::Instant::now();
+        for s in spans {
+            self.held += 1;
+            let id = s.trace_id.clone();
+            let t = self.open.entry(id.clone()).or_insert_with(|| {
+                self.order.push_back(id);
+                OpenTrace {
+                    time: time.clone(),
+                    service: service.clone(),
+                    spans: Vec::new(),
+                    last: now,
+                }
+            });
+            t.last = now;
+            t.spans.push(s);
+        }
+        let mut out = Vec::new();
+        while self.held > MAX_HELD {
+            let Some(id) = self.order.pop_front() else {
+                break;
+            };
+            out.extend(self.take(&id));
+        }
+        (None, out)
+    }
+
+    fn take(&mut self, id: &str) -> Option<Arrival> {
+        let t = self.open.remove(id)?;
+        self.held -= t.spans.len();
+        Some(Arrival::Trace {
+            time: t.time,
+            service: t.service,
+            spans: t.spans,
+        })
+    }
+
+    /// The traces quiet for QUIET, in the order they opened.
+    pub fn due(&mut self) -> Vec<Arrival> {
+        if self.open.values().all(|t| t.last.elapsed() < QUIET) {
+            return Vec::new();
+        }
+        let order = std::mem::take(&mut self.order);
+        let mut out = Vec::new();
+        for id in order {
+            match self.open.get(&id) {
+                Some(t) if t.last.elapsed() >= QUIET => out.extend(self.take(&id)),
+                Some(_) => self.order.push_back(id),
+                None => {}
+            }
+        }
+        out
+    }
+
+    /// Every trace still held, in the order they opened.
+    pub fn all(&mut self) -> Vec<Arrival> {
+        let order = std::mem::take(&mut self.order);
+        order.iter().filter_map(|id| self.take(id)).collect()
     }
 }
 
@@ -239,9 +475,17 @@ impl Tally {
     }
 
     pub fn line(&self) -> String {
+        let n = |count: usize, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
         format!(
-            "{} trace batch(es) ({} spans), {} X-Ray segment(s), {} log event(s), {} Rollbar item(s), {} malformed",
-            self.traces, self.spans, self.xray_segments, self.log_events, self.rollbar_items, self.malformed
+            "{} ({}), {}, {}, {}, {} malformed",
+            n(self.traces, "trace batch", "trace batches"),
+            n(self.spans, "span", "spans"),
+            n(self.xray_segments, "X-Ray segment", "X-Ray segments"),
+            n(self.log_events, "log event", "log events"),
+            n(self.rollbar_items, "Rollbar item", "Rollbar items"),
+            self.malformed
         )
     }
 }
@@ -271,6 +515,7 @@ mod tests {
             } else {
                 "internal".into()
             },
+            start_unix_nano: 1_000_000_000,
             duration_ms: 12.44,
             attributes: attrs
                 .iter()
@@ -281,39 +526,90 @@ mod tests {
     }
 
     #[test]
-    fn a_trace_reads_as_a_tree() {
+    fn a_trace_reads_as_a_waterfall() {
+        let mut root = span(
+            "r",
+            None,
+            "GET /api/activities/home",
+            &[("http.status_code", 200.into())],
+        );
+        root.start_unix_nano = 1_000_000_000;
+        let mut child = span(
+            "c",
+            Some("r"),
+            "mock-data",
+            &[
+                ("app.now", "2026-11-24T14:02:11+00:00".into()),
+                ("app.result_length", 3.into()),
+            ],
+        );
+        child.start_unix_nano = 1_006_220_000;
+        child.duration_ms = 3.11;
         let a = Arrival::Trace {
             time: "2026-11-24T14:02:11Z".into(),
             service: "backend-flask".into(),
-            spans: vec![
-                span(
-                    "c",
-                    Some("r"),
-                    "mock-data",
-                    &[
-                        ("app.now", "2026-11-24T14:02:11+00:00".into()),
-                        ("app.result_length", 3.into()),
-                    ],
-                ),
-                span(
-                    "r",
-                    None,
-                    "GET /api/activities/home",
-                    &[("http.status_code", 200.into())],
-                ),
-            ],
+            spans: vec![child, root],
         };
-        let lines = printer().arrival_lines(&a);
-        assert_eq!(lines.len(), 2);
+        let lines = printer().arrival_lines_at(&a, 100);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
         assert!(
             lines[0].ends_with(" trace  backend-flask  GET /api/activities/home  200  12.4 ms"),
             "{}",
             lines[0]
         );
-        assert_eq!(
-            lines[1],
-            format!("{GAP}└─ mock-data  app.now=2026-11-24T14:02:11+00:00  app.result_length=3")
+        // The root's bar spans the whole width; the child's starts half-way and is a quarter long.
+        let bar = |l: &str| l.split('│').nth(1).unwrap().to_string();
+        let (whole, part) = (bar(&lines[1]), bar(&lines[2]));
+        assert!(
+            lines[1].starts_with("  GET /api/activities/home"),
+            "{}",
+            lines[1]
         );
+        assert!(lines[2].starts_with("    mock-data "), "{}", lines[2]);
+        assert!(whole.chars().all(|c| c == '█'), "{whole}");
+        let n = whole.chars().count();
+        let lead = part.chars().take_while(|c| *c == ' ').count();
+        let fill = part.chars().filter(|c| *c == '█').count();
+        assert!((n / 2 - 1..=n / 2 + 1).contains(&lead), "{part}");
+        assert!((n / 4..=n / 4 + 2).contains(&fill), "{part}");
+        assert!(
+            lines[2].contains("3.1 ms  app.now=2026-11-24T14:02:11"),
+            "{}",
+            lines[2]
+        );
+        // Never wider than asked.
+        for width in [60, 80, 120] {
+            for l in printer().arrival_lines_at(&a, width) {
+                assert!(l.chars().count() <= width, "{width}: {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn batches_of_one_trace_are_drawn_together_once_quiet() {
+        let mut t = Traces::default();
+        let batch = |id: &str, parent: Option<&str>| Arrival::Trace {
+            time: "t".into(),
+            service: "s".into(),
+            spans: vec![span(id, parent, id, &[])],
+        };
+        assert!(t.add(batch("child", Some("root"))).0.is_none());
+        assert!(t.add(batch("root", None)).0.is_none());
+        assert!(t.due().is_empty(), "drawn before the trace went quiet");
+        std::thread::sleep(QUIET);
+        let due = t.due();
+        assert_eq!(due.len(), 1);
+        let lines = printer().arrival_lines_at(&due[0], 100);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[2].starts_with("    child"), "{lines:#?}");
+        // Other signals pass straight through.
+        let log = Arrival::Log {
+            time: "t".into(),
+            group: "g".into(),
+            stream: "s".into(),
+            messages: vec!["m".into()],
+        };
+        assert!(t.add(log).0.is_some());
     }
 
     #[test]
@@ -327,15 +623,26 @@ mod tests {
             method: Some("GET".into()),
             url: Some("http://localhost:4567/api/activities/@andrewbrown".into()),
             status: Some(200),
+            start_time: Some(10.0),
+            end_time: Some(10.004),
             subsegments: vec![SubsegmentInfo {
                 name: "mock-data".into(),
                 depth: 0,
+                start_time: Some(10.001),
+                end_time: Some(10.002),
                 metadata: None,
             }],
         };
-        assert!(p.arrival_lines(&x)[0].ends_with(
-            " xray   backend-flask  GET /api/activities/@andrewbrown  200  └─ mock-data"
-        ));
+        let lines = p.arrival_lines_at(&x, 100);
+        assert!(
+            lines[0]
+                .ends_with(" xray   backend-flask  GET /api/activities/@andrewbrown  200  4.0 ms"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].starts_with("  mock-data ") && lines[1].contains("1.0 ms"),
+            "{lines:#?}"
+        );
         let r = Arrival::Rollbar {
             time: "2026-11-24T14:02:15Z".into(),
             level: "warning".into(),
@@ -344,7 +651,7 @@ mod tests {
             exception_class: None,
             uuid: "u".into(),
         };
-        assert!(p.arrival_lines(&r)[0].ends_with(" error  rollbar  warning  Hello World!"));
+        assert!(p.arrival_lines(&r)[0].ends_with(" rollbar  warning  Hello World!"));
         let l = Arrival::Log {
             time: "x".into(),
             group: "cruddur".into(),
@@ -376,8 +683,11 @@ mod tests {
             service: "s".into(),
             spans,
         };
-        let lines = printer().arrival_lines(&a);
-        assert_eq!(lines.len(), 4 + 100_000);
+        let lines = printer().arrival_lines_at(&a, 100);
+        // One row per span, and a heading for each root: first, second, the cycle, the chain.
+        let headings = lines.iter().filter(|l| l.contains(" trace  s  ")).count();
+        assert_eq!(headings, 4, "{:#?}", &lines[..8]);
+        assert_eq!(lines.len(), 4 + 100_004);
     }
 
     #[test]

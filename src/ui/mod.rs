@@ -57,6 +57,24 @@ impl Drop for Spinner {
     }
 }
 
+pub struct Progress(Option<indicatif::ProgressBar>, String);
+
+impl Progress {
+    pub fn note(&self, now: &str) {
+        if let Some(b) = &self.0 {
+            b.set_message(format!("{}: {now}", self.1));
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
 pub struct Printer {
     pub quiet: bool,
     pub verbose: u8,
@@ -210,11 +228,15 @@ impl Printer {
     pub fn summary(&self, plan: &Plan) {
         for e in &plan.edits {
             let what = if e.created { "create" } else { "change" };
+            let removed = if e.removed_lines > 0 {
+                format!(" {}", self.red(&format!("-{}", e.removed_lines)))
+            } else {
+                String::new()
+            };
             self.say(&format!(
-                "  {what} {}  {} {}",
+                "  {what} {}  {}{removed}",
                 e.path,
                 self.green(&format!("+{}", e.added_lines)),
-                self.red(&format!("-{}", e.removed_lines))
             ));
         }
     }
@@ -265,6 +287,21 @@ impl Printer {
         let bar = indicatif::ProgressBar::new_spinner().with_message(msg.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(100));
         Spinner(Some(bar))
+    }
+
+    /// A spinner whose line says what a long step is doing now ([`Progress::note`]); without
+    /// a terminal, the step is named once.
+    pub fn progress(&self, what: &str) -> Progress {
+        if self.quiet {
+            return Progress(None, String::new());
+        }
+        if !std::io::stderr().is_terminal() {
+            self.say(&format!("    {what}…"));
+            return Progress(None, String::new());
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(format!("{what}…"));
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Progress(Some(bar), what.to_string())
     }
 
     /// Hidden input for a secret. Errors (Ctrl-C, no terminal) become a Failure.

@@ -1,4 +1,4 @@
-import os
+{os_import}
 import rollbar
 import rollbar.contrib.flask
 from flask import got_request_exception

@@ -122,7 +122,13 @@ pub fn require(program: &str) -> bool {
         std::env::var_os("CI").is_none(),
         "`{program}` is missing; .ci/run installs it"
     );
-    eprintln!("skipping the {program} check: not installed (CI installs it)");
+    // Said once per test binary, not at every call.
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|p| p == program) {
+        eprintln!("note: `{program}` is not installed, so the checks that use it are skipped here (CI installs it and fails without it)");
+        said.push(program.to_string());
+    }
     false
 }
 
