@@ -740,3 +740,25 @@ fn dotenv_values_mean_the_same_to_docker_compose() {
         assert_eq!(&read, v, "{k}");
     }
 }
+
+#[test]
+fn output_piped_into_head_ends_quietly() {
+    for shell in ["fish", "zsh", "bash"] {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("o11y"))
+            .args(["completions", shell])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A reader that is gone before o11y writes (`| head -0`, or `head` done early).
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{shell}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+    }
+}

@@ -121,7 +121,7 @@ impl ListenError {
 }
 
 /// A span as shown to a person.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SpanInfo {
     pub trace_id: String,
     pub span_id: String,
@@ -138,7 +138,7 @@ pub struct SpanInfo {
 }
 
 /// An X-Ray subsegment, flattened in tree order.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SubsegmentInfo {
     pub name: String,
     pub depth: usize,
@@ -153,7 +153,7 @@ pub struct SubsegmentInfo {
 
 /// One thing a receiver got. Serialised as one JSON object per line by `listen --json`;
 /// the `signal` field says which kind it is.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 #[serde(tag = "signal", rename_all = "lowercase")]
 pub enum Arrival {
     Trace {

@@ -59,10 +59,22 @@ fn span_label(s: &SpanInfo, root: bool) -> String {
         .get("http.status_code")
         .or_else(|| s.attributes.get("http.response.status_code"));
     if root {
+        // An outgoing request outside any incoming one (an SDK's own call, like Rollbar's
+        // POST from its worker thread): say where it went, so it does not look like a stray.
+        let url = s
+            .attributes
+            .get("http.url")
+            .or_else(|| s.attributes.get("url.full"));
+        if let (Some(u), "client") = (url, s.kind.as_str()) {
+            label.push_str(&format!(" {}", shown_value(u)));
+        }
         if let Some(st) = status {
             label.push_str(&format!("  {}", shown_value(st)));
         }
         label.push_str(&format!("  {:.1} ms", s.duration_ms));
+        if s.kind == "client" {
+            label.push_str("  (outgoing, outside any request)");
+        }
     } else {
         for (k, v) in s.attributes.iter().filter(|(k, _)| k.starts_with("app.")) {
             label.push_str(&format!("  {}={}", shown(k), shown_value(v)));
@@ -138,7 +150,14 @@ impl Printer {
                 };
                 let dur = r
                     .duration_ms
-                    .map(|d| format!("{d:>8.1} ms"))
+                    .map(|d| {
+                        let d = if d < 1.0 {
+                            format!("{d:.2}")
+                        } else {
+                            format!("{d:.1}")
+                        };
+                        format!("{d:>8} ms")
+                    })
                     .unwrap_or_else(|| " ".repeat(11));
                 let room = width.saturating_sub(label + bar + 2 + 2 + 11 + 2);
                 let extra = if r.extra.is_empty() {
