@@ -762,3 +762,42 @@ fn output_piped_into_head_ends_quietly() {
         assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
     }
 }
+
+#[test]
+fn one_fault_has_one_diagnosis_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("examples/cruddur"), dir.path());
+    let env = vec![
+        (
+            "ROLLBAR_ACCESS_TOKEN",
+            "0123456789abcdef0123456789abcdef".to_string(),
+        ),
+        (
+            "O11Y_ROLLBAR_API",
+            "https://o11y-test.invalid/api/1/".to_string(),
+        ),
+    ];
+    let o = run_clean(
+        dir.path(),
+        "doctor",
+        &["--only", "rollbar.token", "--json"],
+        &env,
+    );
+    let d = stdout(&o);
+    let o = run_clean(dir.path(), "smoke", &["--only", "rollbar", "--json"], &env);
+    let s = stdout(&o);
+    for (what, text) in [("doctor", &d), ("smoke", &s)] {
+        assert!(
+            text.contains("o11y-test.invalid cannot be resolved (DNS)"),
+            "{what}: {text}"
+        );
+        assert!(
+            text.contains("the host name in `O11Y_ROLLBAR_API`"),
+            "{what}: {text}"
+        );
+        assert!(!text.contains("error sending request"), "{what}: {text}");
+    }
+    // Without an override, no setting is blamed.
+    let hint = o11y::integrations::net::Fault::Dns.hint("K", "");
+    assert!(!hint.contains('`') || !hint.contains("O11Y_"), "{hint}");
+}
