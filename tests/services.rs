@@ -10,6 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
+use common::smoke_result as result;
 use common::*;
 use serde_json::Value;
 
@@ -31,15 +32,6 @@ fn check<'a>(v: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|c| c["id"] == id)
         .unwrap_or_else(|| panic!("no check {id} in {v}"))
-}
-
-fn result<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["integration"] == name)
-        .unwrap_or_else(|| panic!("no result for {name} in {v}"))
 }
 
 fn with(

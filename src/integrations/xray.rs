@@ -386,8 +386,15 @@ pub fn default_rule(service: &str) -> RuleSpec {
         .expect("the template is valid")
 }
 
-/// Whether AWS has a sampling rule of this name (every page read).
-async fn rule_exists(client: &aws_sdk_xray::Client, name: &str) -> bool {
+type RulesError = aws_sdk_xray::error::SdkError<
+    aws_sdk_xray::operation::get_sampling_rules::GetSamplingRulesError,
+    aws_smithy_runtime_api::http::Response,
+>;
+
+/// Every sampling rule AWS has: GetSamplingRules answers a page at a time.
+async fn all_rules(
+    client: &aws_sdk_xray::Client,
+) -> Result<Vec<aws_sdk_xray::types::SamplingRuleRecord>, RulesError> {
     client
         .get_sampling_rules()
         .into_paginator()
@@ -395,11 +402,15 @@ async fn rule_exists(client: &aws_sdk_xray::Client, name: &str) -> bool {
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .is_ok_and(|all| {
-            all.iter()
-                .filter_map(|r| r.sampling_rule())
-                .any(|r| r.rule_name() == Some(name))
-        })
+}
+
+/// Whether AWS has a sampling rule of this name.
+async fn rule_exists(client: &aws_sdk_xray::Client, name: &str) -> bool {
+    all_rules(client).await.is_ok_and(|all| {
+        all.iter()
+            .filter_map(|r| r.sampling_rule())
+            .any(|r| r.rule_name() == Some(name))
+    })
 }
 
 /// The group and the rule, as AWS has them: (notes, problems). Creates what is missing when
@@ -418,12 +429,7 @@ pub async fn provision(
     // Both reads at once: they do not depend on each other. The rules come in pages.
     let (group, rules) = tokio::join!(
         client.get_group().group_name(GROUP).send(),
-        client
-            .get_sampling_rules()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
+        all_rules(&client)
     );
     let existing = match group {
         Ok(g) => g

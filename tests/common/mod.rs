@@ -375,3 +375,13 @@ pub fn http_get(port: u16, path: &str) -> String {
         .map(|(_, body)| body.to_string())
         .unwrap_or_default()
 }
+
+/// One service's result in `smoke --json` output.
+pub fn smoke_result<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["integration"] == name)
+        .unwrap_or_else(|| panic!("no result for {name} in {v}"))
+}
