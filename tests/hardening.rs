@@ -801,3 +801,24 @@ fn one_fault_has_one_diagnosis_in_every_command() {
     let hint = o11y::integrations::net::Fault::Dns.hint("K", "");
     assert!(!hint.contains('`') || !hint.contains("O11Y_"), "{hint}");
 }
+
+#[test]
+fn a_slow_client_is_let_go() {
+    let listen = Listen::start();
+    let otlp = listen.ports[0];
+    // Half a request, and then nothing: the receiver closes it after its header timeout.
+    let mut s = TcpStream::connect(("127.0.0.1", otlp)).unwrap();
+    s.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "held for {took:?}");
+    assert!(
+        n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+}
