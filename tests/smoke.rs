@@ -6,20 +6,12 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::smoke_result as result;
 use common::*;
 use serde_json::Value;
 
 fn smoke(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
     run_clean(dir, "smoke", args, env)
-}
-
-fn result<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["integration"] == name)
-        .unwrap()
 }
 
 #[test]

@@ -6,10 +6,11 @@ use yaml_edit::{Mapping, YamlFile, YamlNode};
 use super::text::{eol_of, indent_at, insert_lines, line_number, next_line_start};
 use super::ParseError;
 
-/// The ports o11y wants, with the name and settings written for each.
-pub const PORTS: &[(u16, &str, &str)] = &[
-    (4567, crate::project::DEFAULT_SERVICE, "visibility: public"),
-    (2000, "xray-daemon", "onOpen: ignore"),
+/// The ports o11y wants, with the settings written for each; the backend's port is named
+/// after the project's backend service (`service`), the daemon's after its container.
+const PORTS: &[(u16, Option<&str>, &str)] = &[
+    (4567, None, "visibility: public"),
+    (2000, Some("xray-daemon"), "onOpen: ignore"),
 ];
 pub const TASK_COMMAND: &str = "o11y doctor";
 /// What the task runs at every start: only `/workspace` outlives a prebuild, so o11y is
@@ -51,9 +52,9 @@ fn scalar(n: &YamlNode) -> Option<String> {
 }
 
 /// Adds the missing ports and the doctor task.
-pub fn patch(text: &str) -> Result<String, ParseError> {
+pub fn patch(text: &str, service: &str) -> Result<String, ParseError> {
     let mut out = text.to_string();
-    out = add_ports(&out)?;
+    out = add_ports(&out, service)?;
     out = add_task(&out)?;
     Ok(out)
 }
@@ -124,7 +125,7 @@ fn append_to(text: &str, key: &str, items: &[Vec<String>]) -> Result<String, Par
     }
 }
 
-fn add_ports(text: &str) -> Result<String, ParseError> {
+fn add_ports(text: &str, service: &str) -> Result<String, ParseError> {
     let root = root(text)?;
     let mut have: Vec<u16> = Vec::new();
     if let Some(seq) = root
@@ -152,7 +153,7 @@ fn add_ports(text: &str) -> Result<String, ParseError> {
         .filter(|(p, _, _)| !have.contains(p))
         .map(|(p, name, extra)| {
             vec![
-                format!("name: {name}"),
+                format!("name: {}", name.unwrap_or(service)),
                 format!("port: {p}"),
                 extra.to_string(),
             ]

@@ -294,7 +294,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     // .gitpod.yml
     if let Some(g) = &inputs.gitpod {
         if !on.is_empty() {
-            let after = gitpod::patch(&g.text).map_err(|error| PlanError {
+            let after = gitpod::patch(&g.text, service).map_err(|error| PlanError {
                 path: g.path.clone(),
                 error,
             })?;
