@@ -35,6 +35,9 @@ fn example() -> Inputs {
         devcontainer: None,
         sampling_rule: None,
         config: None,
+        app_file: "app.py".into(),
+        linked: Vec::new(),
+        env_files: Vec::new(),
     }
 }
 

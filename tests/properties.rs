@@ -150,6 +150,9 @@ fn inputs(app: &str, home: &str, req: &str) -> Inputs {
         devcontainer: None,
         sampling_rule: None,
         config: None,
+        app_file: "app.py".into(),
+        linked: Vec::new(),
+        env_files: Vec::new(),
     }
 }
 

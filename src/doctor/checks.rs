@@ -323,7 +323,32 @@ fn code_check(c: Arc<Ctx>, i: Integration) -> CheckFuture {
                 .filter(|e| e.path.ends_with(".py"))
                 .map(|e| e.path.as_str())
                 .collect();
-            if let Some(m) = p.manual.iter().find(|m| m.integration == i.name()) {
+            let unreachable: Vec<String> = c
+                .inputs
+                .iter()
+                .flat_map(|inp| inp.python.iter().map(move |(f, s)| (inp.path_of(*f), s)))
+                .filter_map(|(path, s)| {
+                    let s = s.as_ref()?;
+                    let dead = crate::patch::python::unreachable_blocks(&s.text);
+                    dead.iter().find(|b| b.integration == i).map(|b| {
+                        format!(
+                            "{path}, line {}",
+                            crate::patch::python::line_of(&s.text, b.start)
+                        )
+                    })
+                })
+                .collect();
+            let hand = p.hand.iter().find(|h| h.integration == i);
+            if !unreachable.is_empty() {
+                Outcome::fail(
+                    format!(
+                        "o11y's {} block at {} comes after a `return`, so it never runs",
+                        i.title(),
+                        unreachable.join(", ")
+                    ),
+                    format!("move the block (from its `# >>> o11y:` line to its `# <<< o11y:` line) above that `return`, or delete it and run `o11y apply` (`o11y plan --only {i}` shows the code)"),
+                )
+            } else if let Some(m) = p.manual.iter().find(|m| m.integration == i.name()) {
                 Outcome::fail(
                     format!("{}: {}", m.file, m.reason),
                     format!("{} (`o11y plan --only {i}` shows the code)", m.place),
@@ -333,6 +358,14 @@ fn code_check(c: Arc<Ctx>, i: Integration) -> CheckFuture {
                     format!("{} not wired into {}", i.title(), py.join(", ")),
                     "run `o11y apply` (or `o11y doctor --fix`)",
                 )
+            } else if let Some(h) = hand {
+                match &h.warning {
+                    Some(w) => Outcome::warn(
+                        format!("set up by hand in {}; {w}", h.path),
+                        "nothing is broken; update that code when you next touch it",
+                    ),
+                    None => Outcome::ok(format!("set up by hand in {}, complete", h.path)),
+                }
             } else if p.notes.iter().any(|n| n.starts_with(i.title())) {
                 Outcome::ok("set up by hand, complete")
             } else {
@@ -389,11 +422,46 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
             if c.enabled.iter().any(|i| i.uses_aws()) {
                 wanted.extend(AWS_ENV.iter().map(|e| e.name));
             }
+            let inputs = c.inputs.as_ref();
+            let from_files: Vec<(&str, &str, &crate::patch::plan::EnvFile)> = inputs
+                .map(|i| i.env_file_vars(&i.service))
+                .unwrap_or_default();
             let missing: Vec<&str> = wanted
                 .iter()
                 .copied()
-                .filter(|w| !env.iter().any(|(n, _)| n == w))
+                .filter(|w| {
+                    !env.iter().any(|(n, _)| n == w) && !from_files.iter().any(|(n, _, _)| n == w)
+                })
                 .collect();
+            // OTLPSpanExporter(endpoint=...) takes the URL as it is, /v1/traces included: the
+            // variable then must hold the full path (the exporter appends it only to
+            // OTEL_EXPORTER_OTLP_ENDPOINT read by itself).
+            let endpoint_in_code = inputs.is_some_and(|i| {
+                i.python
+                    .iter()
+                    .filter_map(|(_, s)| s.as_ref())
+                    .chain(i.linked.iter())
+                    .any(|s| {
+                        s.text
+                            .split("OTLPSpanExporter(")
+                            .skip(1)
+                            .any(|args| args.split(')').next().unwrap_or("").contains("endpoint"))
+                    })
+            });
+            let literal_endpoints: Vec<String> = if c.local {
+                c.enabled
+                    .iter()
+                    .flat_map(|i| i.spec().env.iter())
+                    .filter(|e| e.local)
+                    .filter_map(|e| {
+                        env.iter()
+                            .find(|(n, v)| n == e.name && !v.is_empty() && !v.contains('$'))
+                            .map(|(n, v)| format!("{n} ({v})"))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let literal: Vec<&str> = env
                 .iter()
                 .filter(|(n, v)| {
@@ -415,7 +483,8 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                 .iter()
                 .find(|(n, v)| n == "OTEL_EXPORTER_OTLP_ENDPOINT" && ends_in_path(v))
                 .cloned()
-                .or(from_vars);
+                .or(from_vars)
+                .filter(|_| !endpoint_in_code);
             let unset_ref = env.iter().find(|(n, v)| {
                 n == "OTEL_SERVICE_NAME"
                     && v.contains("${HONEYCOMB_SERVICE_NAME}")
@@ -433,6 +502,12 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                 problems.push(Outcome::fail(
                     format!("OTEL_EXPORTER_OTLP_ENDPOINT is {v}: the exporter appends /v1/traces itself, so spans go to /v1/traces/v1/traces"),
                     "drop the /v1/traces from OTEL_EXPORTER_OTLP_ENDPOINT (e.g. https://api.honeycomb.io)",
+                ));
+            }
+            if !literal_endpoints.is_empty() {
+                problems.push(Outcome::warn(
+                    format!("{} written out in the compose file: in local mode the backend still sends there, not to `o11y listen`", literal_endpoints.join(", ")),
+                    "run `o11y apply --local` (it turns each into a \"${VAR:-value}\" reference)",
                 ));
             }
             if !missing.is_empty() {
@@ -539,8 +614,16 @@ fn flask_pitfalls(c: Arc<Ctx>) -> CheckFuture {
         .iter()
         .find(|(f, _)| *f == integrations::PyFile::App)
         .and_then(|(_, s)| s.as_ref())
+        .into_iter()
+        .chain(inputs.linked.iter())
         .map(|s| s.text.clone())
-        .unwrap_or_default();
+        .collect::<Vec<_>>()
+        .join("\n");
+    let app_path = inputs.path_of(integrations::PyFile::App);
+    let old_flask = inputs
+        .requirements
+        .as_ref()
+        .is_some_and(|r| crate::patch::requirements::pinned_below(&r.text, "flask", "2.3"));
     let code: String = app
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
@@ -561,9 +644,9 @@ fn flask_pitfalls(c: Arc<Ctx>) -> CheckFuture {
         let zero_code = c.enabled.contains(&Integration::Honeycomb)
             && (dockerfile.contains("opentelemetry-instrument")
                 || compose.contains("opentelemetry-instrument"));
-        if code.contains("before_first_request") {
+        if code.contains("before_first_request") && !old_flask {
             Outcome::fail(
-                "app.py uses @app.before_first_request, which Flask 2.3 removed: the backend will not start",
+                format!("{app_path} (or a module it imports) uses @app.before_first_request, which Flask 2.3 removed: the backend will not start"),
                 "move that code into `with app.app_context():` right after `app = Flask(__name__)` (`o11y plan --only rollbar` shows it)",
             )
         } else if zero_code

@@ -1,6 +1,6 @@
 //! CloudWatch Logs: a watchtower handler on the `cruddur` logger.
 
-use super::{Anchor, EnvVar, HandMade, Integration, PyBlock, PyFile, Spec};
+use super::{Anchor, EnvVar, Flaw, HandMade, Integration, PyBlock, PyFile, Spec};
 
 pub const SPEC: Spec = Spec {
     integration: Integration::Cloudwatch,
@@ -9,6 +9,7 @@ pub const SPEC: Spec = Spec {
     env: &[EnvVar {
         name: "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
         value: "${AWS_ENDPOINT_URL_CLOUDWATCH_LOGS:-}",
+        local: true,
     }],
     blocks: &[
         PyBlock {
@@ -43,11 +44,16 @@ pub const SPEC: Spec = Spec {
         file: PyFile::App,
         mentions: &["watchtower"],
         complete: &["CloudWatchLogHandler"],
-        flaws: &[(
-            "log_group=",
-            "uses watchtower's deprecated `log_group=` argument; the current name is `log_group_name=`",
-        )],
+        // watchtower 3.4's CloudWatchLogHandler.__init__ still takes `log_group=`: it warns
+        // (DeprecationWarning) and uses it as log_group_name, so this works.
+        flaws: &[Flaw {
+            pattern: "log_group=",
+            why: "uses watchtower's deprecated `log_group=` argument (it still works; the current name is `log_group_name=`)",
+            works: true,
+            from_flask: None,
+        }],
     }],
+    blocks_need_own_setup: true,
 };
 
 /// The log group the backend writes to.

@@ -16,14 +16,17 @@ pub const SPEC: Spec = Spec {
         EnvVar {
             name: "OTEL_EXPORTER_OTLP_ENDPOINT",
             value: "${OTEL_EXPORTER_OTLP_ENDPOINT:-https://api.honeycomb.io}",
+            local: true,
         },
         EnvVar {
             name: "OTEL_EXPORTER_OTLP_HEADERS",
             value: "x-honeycomb-team=${HONEYCOMB_API_KEY}",
+            local: false,
         },
         EnvVar {
             name: "OTEL_SERVICE_NAME",
             value: "${OTEL_SERVICE_NAME:-{service}}",
+            local: false,
         },
     ],
     blocks: &[
@@ -69,6 +72,7 @@ pub const SPEC: Spec = Spec {
             flaws: &[],
         },
     ],
+    blocks_need_own_setup: false,
 };
 
 /// One span saying it is an o11y smoke test, as an OTLP export request.

@@ -91,6 +91,9 @@ impl FromStr for Integration {
 pub struct EnvVar {
     pub name: &'static str,
     pub value: &'static str,
+    /// Local mode points it at `o11y listen` (through `.env`), so its value in the compose
+    /// file must be a `${VAR}` reference for that to reach the backend.
+    pub local: bool,
 }
 
 /// The Python files o11y edits, relative to the backend's folder.
@@ -168,8 +171,19 @@ pub struct HandMade {
     pub mentions: &'static [&'static str],
     /// All seen: the hand-made setup is complete and o11y leaves the file alone for it.
     pub complete: &'static [&'static str],
-    /// Seen: the hand-made setup has a known flaw, described by the second item.
-    pub flaws: &'static [(&'static str, &'static str)],
+    /// Known flaws of hand-made setups.
+    pub flaws: &'static [Flaw],
+}
+
+/// A known flaw of a hand-made setup: seen in its code, it is described by `why`.
+#[derive(Debug, Clone, Copy)]
+pub struct Flaw {
+    pub pattern: &'static str,
+    pub why: &'static str,
+    /// The setup works all the same (a deprecated argument): a warning, not a missing step.
+    pub works: bool,
+    /// Only a flaw on Flask from this version on: a project that pins Flask below it is fine.
+    pub from_flask: Option<&'static str>,
 }
 
 /// Everything `patch/` needs to know about one integration.
@@ -180,6 +194,9 @@ pub struct Spec {
     pub env: &'static [EnvVar],
     pub blocks: &'static [PyBlock],
     pub hand_made: &'static [HandMade],
+    /// Its blocks outside the app module use what its own app setup creates (CloudWatch's
+    /// "cruddur" logger), so they are left out where the app's setup is a hand-made one.
+    pub blocks_need_own_setup: bool,
 }
 
 /// What a service said of a key, in one wording for `init` (which asks again) and `doctor`
@@ -255,14 +272,17 @@ pub const AWS_ENV: &[EnvVar] = &[
     EnvVar {
         name: "AWS_DEFAULT_REGION",
         value: "${AWS_DEFAULT_REGION}",
+        local: false,
     },
     EnvVar {
         name: "AWS_ACCESS_KEY_ID",
         value: "${AWS_ACCESS_KEY_ID}",
+        local: false,
     },
     EnvVar {
         name: "AWS_SECRET_ACCESS_KEY",
         value: "${AWS_SECRET_ACCESS_KEY}",
+        local: false,
     },
 ];
 

@@ -1,6 +1,6 @@
 //! Rollbar: error reporting and a `/rollbar/test` route.
 
-use super::{Anchor, EnvVar, HandMade, Integration, PyBlock, PyFile, Spec};
+use super::{Anchor, EnvVar, Flaw, HandMade, Integration, PyBlock, PyFile, Spec};
 
 pub const SPEC: Spec = Spec {
     integration: Integration::Rollbar,
@@ -9,11 +9,13 @@ pub const SPEC: Spec = Spec {
         EnvVar {
             name: "ROLLBAR_ACCESS_TOKEN",
             value: "${ROLLBAR_ACCESS_TOKEN}",
+            local: false,
         },
         // The SDK reads no variable for its endpoint; app.py passes this one on.
         EnvVar {
             name: "ROLLBAR_ENDPOINT",
             value: "${ROLLBAR_ENDPOINT:-https://api.rollbar.com/api/1/}",
+            local: true,
         },
     ],
     blocks: &[
@@ -40,12 +42,15 @@ pub const SPEC: Spec = Spec {
         file: PyFile::App,
         mentions: &["rollbar"],
         complete: &["rollbar.init", "got_request_exception"],
-        flaws: &[(
-            "before_first_request",
-            "initialises Rollbar in `@app.before_first_request`, which Flask 2.3 removed: \
-             the backend will not start on a current Flask",
-        )],
+        flaws: &[Flaw {
+            pattern: "before_first_request",
+            why: "initialises Rollbar in `@app.before_first_request`, which Flask 2.3 removed: \
+                  the backend will not start on a current Flask",
+            works: false,
+            from_flask: Some("2.3"),
+        }],
     }],
+    blocks_need_own_setup: false,
 };
 
 /// A Rollbar item: level error, a synthetic exception with a stack, saying it is a smoke test.

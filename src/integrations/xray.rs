@@ -9,10 +9,12 @@ pub const SPEC: Spec = Spec {
         EnvVar {
             name: "AWS_XRAY_URL",
             value: "${AWS_XRAY_URL:-}",
+            local: false,
         },
         EnvVar {
             name: "AWS_XRAY_DAEMON_ADDRESS",
             value: "${AWS_XRAY_DAEMON_ADDRESS:-xray-daemon:2000}",
+            local: true,
         },
     ],
     blocks: &[
@@ -58,6 +60,7 @@ pub const SPEC: Spec = Spec {
             flaws: &[],
         },
     ],
+    blocks_need_own_setup: false,
 };
 
 /// The name of the daemon service added to the compose file.
@@ -194,9 +197,18 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                             "run `o11y apply` (or `o11y doctor --fix`)",
                         );
                     }
-                    let env =
-                        crate::patch::compose::env_names(&inputs.compose.text, DAEMON_SERVICE)
-                            .unwrap_or_default();
+                    // Its own environment (through merge keys), and what its env files set.
+                    let mut env: Vec<String> = services
+                        .iter()
+                        .find(|s| s.name == DAEMON_SERVICE)
+                        .map(|s| s.env.iter().map(|(n, _)| n.clone()).collect())
+                        .unwrap_or_default();
+                    env.extend(
+                        inputs
+                            .env_file_vars(DAEMON_SERVICE)
+                            .into_iter()
+                            .map(|(n, _, _)| n.to_string()),
+                    );
                     let missing: Vec<&str> =
                         ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]
                             .into_iter()

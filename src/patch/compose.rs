@@ -4,6 +4,7 @@
 //! lines inserted or removed at those places, so every byte outside them stays as it was
 //! (comments, quoting, anchors, line endings, a missing final newline).
 
+use yaml_edit::anchor_resolution::{AnchorRegistry, DocumentResolvedExt, MappingMergedExt};
 use yaml_edit::{Mapping, YamlFile, YamlNode};
 
 use super::text::{eol_of, indent_at, insert_lines, line_number, line_start, next_line_start};
@@ -24,12 +25,21 @@ impl From<ParseError> for ComposeError {
     }
 }
 
-/// A service of the compose file and what detection needs to know of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A service of the compose file and what detection needs to know of it, read through
+/// anchors and merge keys (`<<: *default-app`) as docker compose reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Service {
     pub name: String,
     /// The build context (`build: DIR` or `build: {context: DIR}`), as written.
     pub build_context: Option<String>,
+    /// `build: {dockerfile: FILE}`, relative to the context, when set.
+    pub dockerfile: Option<String>,
+    /// `environment:` as (name, value written; "" when the item has no value).
+    pub env: Vec<(String, String)>,
+    /// `env_file:` paths as written (a string, a list of strings, or a list of `{path:}`).
+    pub env_files: Vec<String>,
+    /// `command:` joined by spaces, when set.
+    pub command: Option<String>,
 }
 
 fn parse(text: &str) -> Result<Mapping, ParseError> {
@@ -59,31 +69,140 @@ fn services_of(root: &Mapping, text: &str) -> Result<Mapping, ParseError> {
             let line = line_number(text, node.byte_range().start as usize);
             ParseError::new(line, "`services:` is not a mapping of services")
         }),
+        None if is_legacy(root) => Err(ParseError::new(1, LEGACY)),
         None => Err(ParseError::new(1, "there is no `services:` section")),
     }
+}
+
+/// What a legacy version-1 compose file is told.
+pub const LEGACY: &str = "this compose file is in the legacy version-1 format (services at the top level, no `services:` section), which docker compose v2 no longer reads";
+
+/// Version 1 of the compose format: no `services:`, and the top-level keys are services
+/// (mappings with `build:` or `image:`).
+fn is_legacy(root: &Mapping) -> bool {
+    root.get("services").is_none()
+        && root.values().any(|v| {
+            v.as_mapping()
+                .is_some_and(|m| m.get("build").is_some() || m.get("image").is_some())
+        })
 }
 
 fn scalar(node: &YamlNode) -> Option<String> {
     node.as_scalar().map(|s| s.as_string())
 }
 
+/// The anchors of the file, for reading through aliases and merge keys.
+fn registry(text: &str) -> AnchorRegistry {
+    YamlFile::parse(text)
+        .tree()
+        .documents()
+        .next()
+        .map(|d| d.build_anchor_registry())
+        .unwrap_or_default()
+}
+
+/// A mapping node with its merge keys resolved, as (key, value) pairs; the mapping itself
+/// when the merge cannot be resolved (docker compose would refuse such a file anyway).
+fn merged_entries(node: &YamlNode, reg: &AnchorRegistry) -> Vec<(String, YamlNode)> {
+    let node = match node.as_alias() {
+        Some(a) => reg.resolve_alias(a).unwrap_or_else(|_| node.clone()),
+        None => node.clone(),
+    };
+    let Some(m) = node.as_mapping() else {
+        return Vec::new();
+    };
+    match m.merged(reg) {
+        Ok(view) => view
+            .iter()
+            .filter_map(|(k, v)| Some((scalar(&k)?, v)))
+            .collect(),
+        Err(_) => m
+            .entries()
+            .filter_map(|e| Some((scalar(e.key_node().as_ref()?)?, e.value_node()?)))
+            .collect(),
+    }
+}
+
+fn words(node: &YamlNode) -> Option<String> {
+    scalar(node).or_else(|| {
+        let seq = node.as_sequence()?;
+        Some(
+            seq.values()
+                .filter_map(|v| scalar(&v))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    })
+}
+
 /// The services of a compose file, in file order.
 pub fn services(text: &str) -> Result<Vec<Service>, ParseError> {
     let root = parse(text)?;
     let services = services_of(&root, text)?;
+    let reg = registry(text);
     let mut out = Vec::new();
     for entry in services.entries() {
         let Some(name) = entry.key_node().as_ref().and_then(scalar) else {
             continue;
         };
-        let build_context = entry.value_node().and_then(|v| {
-            let build = v.as_mapping()?.get("build")?;
-            scalar(&build).or_else(|| build.as_mapping()?.get("context").as_ref().and_then(scalar))
-        });
-        out.push(Service {
+        let mut svc = Service {
             name,
-            build_context,
-        });
+            ..Service::default()
+        };
+        let fields = entry
+            .value_node()
+            .map(|v| merged_entries(&v, &reg))
+            .unwrap_or_default();
+        for (key, value) in fields {
+            match key.as_str() {
+                "build" => {
+                    if let Some(ctx) = scalar(&value) {
+                        svc.build_context = Some(ctx);
+                    } else {
+                        for (k, v) in merged_entries(&value, &reg) {
+                            match k.as_str() {
+                                "context" => svc.build_context = scalar(&v),
+                                "dockerfile" => svc.dockerfile = scalar(&v),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                "environment" => {
+                    if value.as_sequence().is_some() {
+                        for v in value.as_sequence().into_iter().flat_map(|s| s.values()) {
+                            if let Some(item) = scalar(&v) {
+                                let (n, val) = item.split_once('=').unwrap_or((&item, ""));
+                                svc.env.push((n.trim().to_string(), val.to_string()));
+                            }
+                        }
+                    } else {
+                        for (n, v) in merged_entries(&value, &reg) {
+                            svc.env.push((n, scalar(&v).unwrap_or_default()));
+                        }
+                    }
+                }
+                "env_file" => {
+                    if let Some(one) = scalar(&value) {
+                        svc.env_files.push(one);
+                    } else if let Some(seq) = value.as_sequence() {
+                        for v in seq.values() {
+                            if let Some(p) = scalar(&v) {
+                                svc.env_files.push(p);
+                            } else if let Some((_, p)) = merged_entries(&v, &reg)
+                                .into_iter()
+                                .find(|(k, _)| k == "path")
+                            {
+                                svc.env_files.extend(scalar(&p));
+                            }
+                        }
+                    }
+                }
+                "command" => svc.command = words(&value),
+                _ => {}
+            }
+        }
+        out.push(svc);
     }
     Ok(out)
 }

@@ -31,6 +31,55 @@ pub struct Inputs {
     pub devcontainer: Option<Source>,
     pub sampling_rule: Option<Source>,
     pub config: Option<Source>,
+    /// The module that creates the Flask app, relative to the backend folder.
+    pub app_file: String,
+    /// Backend modules the app module imports, followed through their own imports: where a
+    /// grown project keeps its setups (`lib/honeycomb.py` with `init_honeycomb(app)`).
+    pub linked: Vec<Source>,
+    /// What services read with `env_file:`.
+    pub env_files: Vec<EnvFile>,
+}
+
+/// A file of variables a compose service reads with `env_file:`.
+#[derive(Debug, Clone, Default)]
+pub struct EnvFile {
+    pub service: String,
+    /// As written in the compose file.
+    pub path: String,
+    /// The template the file is generated from, read in its place when the file itself is
+    /// missing (`erb/backend-flask.env.erb` for `backend-flask.env`).
+    pub template: Option<String>,
+    /// Its variables: (name, value as written).
+    pub vars: Vec<(String, String)>,
+}
+
+impl Inputs {
+    /// The path of a Python file, relative to the project root.
+    pub fn path_of(&self, file: PyFile) -> String {
+        match file {
+            PyFile::App => join(&self.backend_dir, &self.app_file),
+            other => join(&self.backend_dir, other.rel_path()),
+        }
+    }
+
+    /// The variables `service` gets from its env files, with the file each came from.
+    pub fn env_file_vars(&self, service: &str) -> Vec<(&str, &str, &EnvFile)> {
+        self.env_files
+            .iter()
+            .filter(|f| f.service == service)
+            .flat_map(|f| f.vars.iter().map(move |(n, v)| (n.as_str(), v.as_str(), f)))
+            .collect()
+    }
+}
+
+impl EnvFile {
+    /// The file's name for messages: the template when that is what was read.
+    pub fn shown(&self) -> String {
+        match &self.template {
+            Some(t) => format!("{} (from {t})", self.path),
+            None => self.path.clone(),
+        }
+    }
 }
 
 /// What to bring the project to.
@@ -68,6 +117,29 @@ pub struct Plan {
     pub manual: Vec<ManualStep>,
     /// Things found done by hand and left alone.
     pub notes: Vec<String>,
+    /// Integrations set up by hand, where, and what is worth a warning about them.
+    #[serde(skip)]
+    pub hand: Vec<HandFound>,
+}
+
+/// An integration found set up by hand and left alone.
+#[derive(Debug, Clone)]
+pub struct HandFound {
+    pub integration: Integration,
+    /// Where: the app module, and the modules it imports that hold the setup.
+    pub path: String,
+    /// A flaw that does not stop it from working.
+    pub warning: Option<String>,
+}
+
+/// Where a hand-made setup lives: `path`, or the imported modules that hold it.
+fn places(path: &str, rule: &crate::integrations::HandMade, ctx: &Context) -> String {
+    let linked = python::hand_places(rule, ctx);
+    if linked.is_empty() {
+        path.to_string()
+    } else {
+        format!("{} (used by {path})", linked.join(", "))
+    }
 }
 
 impl Plan {
@@ -119,15 +191,30 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         .filter(|i| !target.enabled.contains(i) && in_scope(*i))
         .collect();
     let service = inputs.service.as_str();
-    let ctx = Context { service };
+    let requirements_text = inputs
+        .requirements
+        .as_ref()
+        .map(|r| r.text.as_str())
+        .unwrap_or("");
     let mut plan = Plan::default();
     let mut edits: Vec<(String, Option<String>, String)> = Vec::new();
 
     // Python first: an integration switched off that still has hand-written code keeps its
     // packages and variables, or the backend would no longer start.
     let mut kept_by_hand: Vec<Integration> = Vec::new();
+    let mut cruddur_only: Vec<String> = Vec::new();
+    let mut app_by_hand: Vec<Integration> = Vec::new();
     for (file, source) in &inputs.python {
-        let path = join(&inputs.backend_dir, file.rel_path());
+        let path = inputs.path_of(*file);
+        let ctx = Context {
+            service,
+            linked: if *file == PyFile::App {
+                &inputs.linked
+            } else {
+                &[]
+            },
+            requirements: requirements_text,
+        };
         let wants: Vec<Want> = on
             .iter()
             .map(|i| Want {
@@ -136,8 +223,20 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                 hand_made: i.spec().hand_made.iter().find(|h| h.file == *file),
             })
             .filter(|w| w.blocks.iter().any(|b| b.file == *file))
+            .filter(|w| {
+                *file == PyFile::App
+                    || !(w.integration.spec().blocks_need_own_setup
+                        && app_by_hand.contains(&w.integration))
+            })
             .collect();
         let Some(src) = source else {
+            if *file != PyFile::App {
+                // Cruddur's own services: another Flask project has none, and needs none.
+                if !wants.is_empty() {
+                    cruddur_only.push(path);
+                }
+                continue;
+            }
             for w in &wants {
                 for b in w.blocks.iter().filter(|b| b.file == *file) {
                     plan.manual.push(ManualStep {
@@ -145,7 +244,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                         integration: w.integration.name().into(),
                         reason: format!("`{path}` does not exist"),
                         place: b.anchor.describe(),
-                        snippet: b.template.replace("{service}", service),
+                        snippet: python::snippet(b.template, "", &ctx),
                     });
                 }
             }
@@ -158,25 +257,47 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         let out = python::patch(&src.text, *file, &path, &wants, &off, &ctx).map_err(err)?;
         for i in &off {
             for rule in i.spec().hand_made.iter().filter(|h| h.file == *file) {
-                if python::hand_state(&out.text, rule).map_err(err)? != python::HandState::None
+                if python::hand_state(&out.text, rule, &ctx).map_err(err)?
+                    != python::HandState::None
                     && !kept_by_hand.contains(i)
                 {
                     kept_by_hand.push(*i);
                     plan.notes.push(format!(
-                        "{} was set up by hand in {path}; o11y only takes out what it added, so its code, packages and variables stay. Remove them by hand to switch it off.",
-                        i.title()
+                        "{} was set up by hand in {}; o11y only takes out what it added, so its code, packages and variables stay. Remove them by hand to switch it off.",
+                        i.title(),
+                        places(&path, rule, &ctx)
                     ));
                 }
             }
         }
-        for i in out.hand_done {
+        for (i, warning) in out.hand_done {
+            if *file == PyFile::App {
+                app_by_hand.push(i);
+            }
+            let rule = i.spec().hand_made.iter().find(|h| h.file == *file);
+            let at = rule.map_or(path.clone(), |r| places(&path, r, &ctx));
             plan.notes.push(format!(
-                "{} is already set up by hand in {path}; left as it is.",
+                "{} is already set up by hand in {at}; left as it is.",
                 i.title()
             ));
+            if let Some(w) = &warning {
+                plan.notes.push(format!("{}: {w}.", i.title()));
+            }
+            plan.hand.push(HandFound {
+                integration: i,
+                path: at,
+                warning,
+            });
         }
         plan.manual.extend(out.manual);
         edits.push((path, Some(src.text.clone()), out.text));
+    }
+    if !cruddur_only.is_empty() {
+        plan.notes.push(format!(
+            "{} {} not exist: the custom span and the X-Ray subsegment go into Cruddur's services, so this project goes without them; everything else is wired in.",
+            cruddur_only.join(" and "),
+            if cruddur_only.len() == 1 { "does" } else { "do" }
+        ));
     }
     let off: Vec<Integration> = off
         .into_iter()
@@ -242,6 +363,64 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         );
     } else if !aws_needed && off.iter().any(|i| i.uses_aws()) {
         remove_env.extend(AWS_ENV.iter().map(|e| e.name.to_string()));
+    }
+    // What the service's env files set stays theirs: an `environment:` entry of the same name
+    // would take precedence over it (docker compose's order) and blank a working value.
+    let from_files = inputs.env_file_vars(service);
+    let in_compose = compose::services(&inputs.compose.text)
+        .ok()
+        .and_then(|all| all.into_iter().find(|s| s.name == service))
+        .map(|s| s.env)
+        .unwrap_or_default();
+    let mut left_to_files: Vec<&str> = Vec::new();
+    add_env.retain(|(n, _)| {
+        let Some((_, _, f)) = from_files.iter().find(|(v, _, _)| v == n) else {
+            return true;
+        };
+        if !in_compose.iter().any(|(c, _)| c == n) && !left_to_files.contains(&n.as_str()) {
+            left_to_files.push(f.path.as_str());
+        }
+        false
+    });
+    left_to_files.dedup();
+    if !left_to_files.is_empty() {
+        plan.notes.push(format!(
+            "The backend gets its variables from {}; o11y adds to `environment:` only what that does not set, so nothing there is overridden.",
+            left_to_files.join(", ")
+        ));
+    }
+    // Local mode sends to `o11y listen` through `.env`, which reaches the backend only through
+    // `${VAR}` references: an endpoint written out keeps the backend sending to the service.
+    if target.local {
+        for e in on
+            .iter()
+            .flat_map(|i| i.spec().env.iter())
+            .filter(|e| e.local)
+        {
+            if let Some((_, v)) = in_compose
+                .iter()
+                .find(|(n, v)| n == e.name && !v.is_empty() && !v.contains('$'))
+            {
+                remove_env.push(e.name.to_string());
+                add_env.retain(|(n, _)| n != e.name);
+                add_env.push((e.name.to_string(), format!("${{{}:-{v}}}", e.name)));
+                plan.notes.push(format!(
+                    "{} is written out as {v} in {}, so in local mode the backend would still send there; o11y makes it \"${{{}:-{v}}}\": the same without .env, and `o11y listen` in local mode.",
+                    e.name, inputs.compose.path, e.name
+                ));
+            } else if let Some((_, v, f)) = from_files
+                .iter()
+                .find(|(n, v, _)| *n == e.name && !v.is_empty() && !v.contains('$'))
+            {
+                if !in_compose.iter().any(|(n, _)| n == e.name) {
+                    plan.notes.push(format!(
+                        "Local mode cannot reach the backend's {}: {} sets it to {v}, and an env file wins over .env. Set it to the local receiver there while you work locally (`o11y listen` prints the address).",
+                        e.name,
+                        f.shown()
+                    ));
+                }
+            }
+        }
     }
     let order = env_order();
     add_env.sort_by_key(|(n, _)| order.iter().position(|e| e.name == n));

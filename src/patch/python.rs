@@ -34,6 +34,8 @@ pub enum HandState {
     None,
     /// Complete and without known flaws: left as it is.
     Done,
+    /// Complete and working, with a flaw worth a warning: left as it is.
+    Works(String),
     /// Started by hand but incomplete or flawed: the reason.
     Partial(String),
 }
@@ -44,14 +46,25 @@ pub struct PyOutcome {
     pub text: String,
     pub manual: Vec<ManualStep>,
     /// Integrations found complete by hand, left as they are.
-    pub hand_done: Vec<Integration>,
+    pub hand_done: Vec<(Integration, Option<String>)>,
 }
 
-/// Values the templates may use: `{service}`, `{now}`, `{result}`, `{datetime_import}`,
-/// `{os_import}`.
-#[derive(Debug, Clone)]
+/// Values the templates may use (`{service}`; `{now}`, `{result}`, `{datetime_import}` and
+/// `{os_import}` are read from the file), and what else of the project the patcher weighs.
+#[derive(Debug, Clone, Default)]
 pub struct Context<'a> {
     pub service: &'a str,
+    /// The backend modules the app module imports (see `Inputs::linked`).
+    pub linked: &'a [crate::patch::plan::Source],
+    /// Versions below which requirements.txt pins Flask, as asked by `flask_below`.
+    pub requirements: &'a str,
+}
+
+impl Context<'_> {
+    /// Whether requirements.txt pins Flask below `version`.
+    pub fn flask_below(&self, version: &str) -> bool {
+        super::requirements::pinned_below(self.requirements, "flask", version)
+    }
 }
 
 fn parser() -> Parser {
@@ -163,33 +176,78 @@ fn hand_written(text: &str, found: &[Found]) -> String {
     s
 }
 
-/// How a student's own code stands for an integration, per its `HandMade` rule.
-pub fn hand_state(text: &str, rule: &HandMade) -> Result<HandState, ParseError> {
+/// How a student's own code stands for an integration, per its `HandMade` rule. For the app
+/// module, the backend modules it imports count too (`ctx.linked`): a setup that lives in
+/// `lib/honeycomb.py` and is called from app.py is the student's setup all the same.
+pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandState, ParseError> {
     let found = blocks(text)?;
     let own = hand_written(text, &found);
-    if !rule.mentions.iter().any(|m| own.contains(m)) {
+    let others: Vec<String> = if rule.file == PyFile::App {
+        ctx.linked
+            .iter()
+            .map(|s| hand_written(&s.text, &blocks(&s.text).unwrap_or_default()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let anywhere = |needle: &str| own.contains(needle) || others.iter().any(|o| o.contains(needle));
+    // In another module, a mere mention (a `trace.get_tracer` in some service) is no setup;
+    // one of the setup's own calls is.
+    let touched = rule.mentions.iter().any(|m| own.contains(m))
+        || rule
+            .complete
+            .iter()
+            .any(|c| others.iter().any(|o| o.contains(c)));
+    if !touched {
         return Ok(HandState::None);
     }
-    if let Some((_, why)) = rule.flaws.iter().find(|(p, _)| own.contains(p)) {
-        return Ok(HandState::Partial(format!("the hand-made setup {why}")));
+    let flaw = |works: bool| {
+        rule.flaws.iter().find(|f| {
+            f.works == works
+                && anywhere(f.pattern)
+                && !f.from_flask.is_some_and(|v| ctx.flask_below(v))
+        })
+    };
+    if let Some(f) = flaw(false) {
+        return Ok(HandState::Partial(format!("the hand-made setup {}", f.why)));
     }
-    if rule.complete.iter().all(|c| own.contains(c)) {
-        Ok(HandState::Done)
+    if rule.complete.iter().all(|c| anywhere(c)) {
+        Ok(match flaw(true) {
+            Some(f) => HandState::Works(format!("the hand-made setup {}", f.why)),
+            None => HandState::Done,
+        })
     } else {
         Ok(HandState::Partial(format!(
             "it was started by hand (`{}` is there) but is missing {}",
             rule.mentions
                 .iter()
-                .find(|m| own.contains(*m))
+                .chain(rule.complete.iter())
+                .find(|m| anywhere(m))
                 .unwrap_or(&""),
             rule.complete
                 .iter()
-                .filter(|c| !own.contains(*c))
+                .filter(|c| !anywhere(c))
                 .map(|c| format!("`{}`", c.trim_end_matches('(')))
                 .collect::<Vec<_>>()
                 .join(", ")
         )))
     }
+}
+
+/// The linked modules where a hand-made setup of `rule` lives (those holding one of its
+/// setup calls), for messages.
+pub fn hand_places<'a>(rule: &HandMade, ctx: &'a Context) -> Vec<&'a str> {
+    if rule.file != PyFile::App {
+        return Vec::new();
+    }
+    ctx.linked
+        .iter()
+        .filter(|s| {
+            let own = hand_written(&s.text, &blocks(&s.text).unwrap_or_default());
+            rule.complete.iter().any(|c| own.contains(c))
+        })
+        .map(|s| s.path.as_str())
+        .collect()
 }
 
 /// One integration's wish for this file.
@@ -245,7 +303,7 @@ fn patch_once(
     wants.sort_by_key(|w| w.integration);
     for w in wants {
         let state = match w.hand_made {
-            Some(rule) => hand_state(&out, rule)?,
+            Some(rule) => hand_state(&out, rule, ctx)?,
             None => HandState::None,
         };
         let present: Vec<String> = blocks(&out)?
@@ -260,7 +318,11 @@ fn patch_once(
             .collect();
         match state {
             HandState::Done => {
-                outcome.hand_done.push(w.integration);
+                outcome.hand_done.push((w.integration, None));
+                continue;
+            }
+            HandState::Works(warning) => {
+                outcome.hand_done.push((w.integration, Some(warning)));
                 continue;
             }
             HandState::Partial(reason) => {
@@ -268,7 +330,10 @@ fn patch_once(
                 if !missing.is_empty() {
                     let vars = Vars::of(&out, ctx, None);
                     let mut snippet = String::new();
-                    for b in &missing {
+                    for b in missing
+                        .iter()
+                        .filter(|b| !route_taken(b.template, &out, ctx))
+                    {
                         snippet.push_str(&format!("# {}:\n", b.anchor.describe()));
                         snippet.push_str(&render(b.template, &vars, "", "    ", "\n"));
                     }
@@ -288,6 +353,9 @@ fn patch_once(
             HandState::None => {}
         }
         for b in missing {
+            if route_taken(b.template, &out, ctx) {
+                continue;
+            }
             match place(&out, w.integration, b, ctx)? {
                 Ok(next) => out = next,
                 Err(reason) => {
@@ -308,6 +376,40 @@ fn patch_once(
     }
     outcome.text = out;
     Ok(outcome)
+}
+
+/// Whether a block that adds a route (`@app.route("/rollbar/test")`) would add one the app
+/// has already: Flask refuses to start with two views of one name, and a second route for a
+/// path is never reached.
+fn route_taken(template: &str, text: &str, ctx: &Context) -> bool {
+    let routes = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                let rest = l.strip_prefix('@')?;
+                let at = rest.find(".route(")? + ".route(".len();
+                let arg = rest[at..].trim_start();
+                let quote = arg.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+                let inner = &arg[1..];
+                Some(inner[..inner.find(quote)?].to_string())
+            })
+            .collect()
+    };
+    let wanted = routes(template);
+    if wanted.is_empty() {
+        return false;
+    }
+    let own = hand_written(text, &blocks(text).unwrap_or_default());
+    let mut have = routes(&own.replace('@', "\n@"));
+    for s in ctx.linked {
+        have.extend(routes(&s.text));
+    }
+    wanted.iter().any(|w| have.contains(w))
+}
+
+/// A block as a student would paste it by hand: placeholders filled as for `text`.
+pub fn snippet(template: &str, text: &str, ctx: &Context) -> String {
+    render(template, &Vars::of(text, ctx, None), "", "    ", "\n")
 }
 
 fn manual(
@@ -477,17 +579,41 @@ fn place(
             };
             Ok(Ok(module_block(skip_earlier(at))))
         }
-        Anchor::AfterAppCreated => match app_creation(root, text) {
-            Some(n) => Ok(Ok(module_block(skip_earlier(next_line_start(text, n.end_byte()))))),
-            None if is_factory(root, text) => Ok(Err(
-                "app.py builds the app in a factory function (`create_app()`), where o11y cannot tell the right place"
+        Anchor::AfterAppCreated => match (app_creation(root, text), factory_app(root, text)) {
+            (Some(n), _) => Ok(Ok(module_block(skip_earlier(next_line_start(text, n.end_byte()))))),
+            // `def create_app(): app = Flask(__name__) ... return app`: inside the factory.
+            (None, Some((func, assign))) => {
+                let (base, unit) = body_indent(text, func, assign);
+                let at = skip_earlier(next_line_start(text, assign.end_byte()));
+                let body = render(block.template, &vars, &base, &unit, eol);
+                Ok(Ok(insert_lines(text, at, &wrap(integration, block.part, &body, &base, eol), eol)))
+            }
+            (None, None) if is_factory(root, text) => Ok(Err(
+                "this file builds the app in a factory function that does not assign `app = Flask(...)` and return it, so o11y cannot tell the right place"
                     .into(),
             )),
-            None => Ok(Err("app.py has no module-level `app = Flask(__name__)`".into())),
+            (None, None) => Ok(Err("this file has no `app = Flask(__name__)`".into())),
         },
         Anchor::BesideRoutes => {
             if app_creation(root, text).is_none() {
-                return Ok(Err("app.py has no module-level `app = Flask(__name__)`".into()));
+                let Some((func, assign)) = factory_app(root, text) else {
+                    return Ok(Err("this file has no module-level `app = Flask(__name__)`".into()));
+                };
+                // Before the factory's `return app`, after the blocks o11y put there earlier.
+                let Some(ret) = func
+                    .child_by_field_name("body")
+                    .and_then(|b| named_children(b).filter(|n| n.kind() != "comment").last())
+                    .and_then(taken_return)
+                else {
+                    return Ok(Err("the app factory does not end in `return app`".into()));
+                };
+                let (base, unit) = body_indent(text, func, assign);
+                let mut at = line_start(text, ret.start_byte());
+                while let Some(b) = found.iter().find(|b| b.end == at && b.integration > integration) {
+                    at = b.start;
+                }
+                let body = render(block.template, &vars, &base, &unit, eol);
+                return Ok(Ok(insert_lines(text, at, &wrap(integration, block.part, &body, &base, eol), eol)));
             }
             let at = top_level(root)
                 .find(|n| n.kind() == "if_statement" && node_text(*n, text).contains("__name__"))
@@ -525,7 +651,8 @@ fn place(
                     at = b.start;
                 }
                 (skip_earlier(at), None)
-            } else if last.kind() == "return_statement" {
+            } else if let Some(ret) = taken_return(*last) {
+                let last = &ret;
                 let mut at = line_start(text, last.start_byte());
                 // Before the blocks that sit just above the return and come later in o11y's order.
                 while let Some(b) = found.iter().find(|b| b.end == at && b.integration > integration) {
@@ -536,14 +663,116 @@ fn place(
                     .filter(|n| n.kind() == "identifier")
                     .map(|n| node_text(n, text).to_string());
                 (at, result)
+            } else if terminates(*last) {
+                return Ok(Err(format!(
+                    "`{class}.{method}` ends in a statement that always returns or raises, but o11y cannot tell which `return` it takes"
+                )));
             } else {
                 (next_line_start(text, last.end_byte()), None)
+            };
+            // A return inside `with` blocks is indented deeper than the function's body.
+            let base = if at < text.len() && matches!(block.anchor, Anchor::BeforeReturn { .. }) {
+                let here = super::text::indent_at(text, at).to_string();
+                if here.len() > base.len() { here } else { base }
+            } else {
+                base
             };
             let vars = Vars::of(text, ctx, result);
             let body = render(block.template, &vars, &base, &unit, eol);
             Ok(Ok(insert_lines(text, at, &wrap(integration, block.part, &body, &base, eol), eol)))
         }
     }
+}
+
+/// The `return` a function's last statement takes: the statement itself, or the last one of
+/// the `with` blocks it sits in.
+fn taken_return(last: Node) -> Option<Node> {
+    match last.kind() {
+        "return_statement" => Some(last),
+        "with_statement" => {
+            let body = last.child_by_field_name("body")?;
+            let inner = named_children(body)
+                .filter(|n| n.kind() != "comment")
+                .last()?;
+            taken_return(inner)
+        }
+        _ => None,
+    }
+}
+
+/// Whether running `n` always ends in a `return` or `raise`, so nothing after it in its block
+/// runs.
+fn terminates(n: Node) -> bool {
+    let last_of = |body: Option<Node>| {
+        body.and_then(|b| named_children(b).filter(|c| c.kind() != "comment").last())
+            .is_some_and(terminates)
+    };
+    match n.kind() {
+        "return_statement" | "raise_statement" => true,
+        "with_statement" => last_of(n.child_by_field_name("body")),
+        "if_statement" => {
+            let mut has_else = false;
+            let mut all = last_of(n.child_by_field_name("consequence"));
+            for c in named_children(n) {
+                match c.kind() {
+                    "elif_clause" => all &= last_of(c.child_by_field_name("consequence")),
+                    "else_clause" => {
+                        has_else = true;
+                        all &= last_of(c.child_by_field_name("body"));
+                    }
+                    _ => {}
+                }
+            }
+            has_else && all
+        }
+        "try_statement" => {
+            let mut all = last_of(n.child_by_field_name("body"));
+            for c in named_children(n) {
+                match c.kind() {
+                    "except_clause" | "except_group_clause" => {
+                        all &= named_children(c)
+                            .filter(|x| x.kind() == "block")
+                            .last()
+                            .is_some_and(|b| last_of(Some(b)));
+                    }
+                    "else_clause" => all &= last_of(c.child_by_field_name("body")),
+                    _ => {}
+                }
+            }
+            all
+        }
+        _ => false,
+    }
+}
+
+/// The o11y blocks that can never run: they follow, in the same block of code, a statement
+/// that always returns or raises.
+pub fn unreachable_blocks(text: &str) -> Vec<Found> {
+    let (Ok(tree), Ok(found)) = (parse(text), blocks(text)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Found> = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "block" {
+            let stmts: Vec<Node> = named_children(n)
+                .filter(|c| c.kind() != "comment")
+                .collect();
+            if let Some(end) = stmts.iter().find(|s| terminates(**s)).map(|s| s.end_byte()) {
+                // An o11y block whose code is part of this block, after that statement.
+                for b in &found {
+                    let later_here = stmts
+                        .iter()
+                        .any(|s| s.start_byte() >= b.start && s.start_byte() < b.end);
+                    if b.start >= end && later_here && !out.contains(b) {
+                        out.push(b.clone());
+                    }
+                }
+            }
+        }
+        stack.extend(named_children(n));
+    }
+    out
 }
 
 /// Module-level statements. Column 0 is required too: tree-sitter's error recovery can hoist
@@ -597,6 +826,67 @@ fn app_creation<'t>(root: Node<'t>, text: &str) -> Option<Node<'t>> {
     })
 }
 
+/// Whether `n` is the statement `app = Flask(...)`.
+fn assigns_app(n: Node, text: &str) -> bool {
+    if n.kind() != "expression_statement" {
+        return false;
+    }
+    let Some(assign) = n.named_child(0).filter(|a| a.kind() == "assignment") else {
+        return false;
+    };
+    let left = assign
+        .child_by_field_name("left")
+        .map(|l| node_text(l, text));
+    let right = assign.child_by_field_name("right");
+    left == Some("app")
+        && right.is_some_and(|r| {
+            r.kind() == "call"
+                && r.child_by_field_name("function")
+                    .map(|f| node_text(f, text))
+                    .is_some_and(|f| f == "Flask" || f.ends_with(".Flask"))
+        })
+}
+
+/// An app factory: a module-level function whose body assigns `app = Flask(...)` and ends in
+/// `return app`; with that assignment.
+fn factory_app<'t>(root: Node<'t>, text: &str) -> Option<(Node<'t>, Node<'t>)> {
+    top_level(root).find_map(|n| {
+        let f = if n.kind() == "decorated_definition" {
+            n.child_by_field_name("definition")?
+        } else {
+            n
+        };
+        if f.kind() != "function_definition" {
+            return None;
+        }
+        let body = f.child_by_field_name("body")?;
+        let stmts: Vec<Node> = named_children(body)
+            .filter(|c| c.kind() != "comment")
+            .collect();
+        if stmts.first()?.start_position().row == f.start_position().row {
+            return None;
+        }
+        let assign = stmts.iter().copied().find(|s| assigns_app(*s, text))?;
+        let ret = taken_return(*stmts.last()?)?;
+        let returns_app = named_children(ret)
+            .find(|c| c.kind() != "comment")
+            .is_some_and(|c| node_text(c, text) == "app");
+        returns_app.then_some((f, assign))
+    })
+}
+
+/// The indentation of a statement in a function's body, and one indentation unit of the file.
+fn body_indent(text: &str, func: Node, stmt: Node) -> (String, String) {
+    let base = super::text::indent_at(text, stmt.start_byte()).to_string();
+    let def_indent = super::text::indent_at(text, func.start_byte()).to_string();
+    let unit = base
+        .strip_prefix(def_indent.as_str())
+        .filter(|u| !u.is_empty())
+        .unwrap_or("    ")
+        .to_string();
+    (base, unit)
+}
+
 fn is_factory(root: Node, text: &str) -> bool {
     top_level(root).any(|n| {
         let f = if n.kind() == "decorated_definition" {
@@ -634,4 +924,83 @@ fn find_method<'t>(root: Node<'t>, text: &str, class: &str, method: &str) -> Opt
 /// 1-based line of an offset, for messages.
 pub fn line_of(text: &str, offset: usize) -> usize {
     line_number(text, offset)
+}
+
+/// A module-level or nested import: how many leading dots (0 for absolute), the module path,
+/// and the names imported from it (`from m import a, b`; empty for `import m`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub dots: usize,
+    pub module: String,
+    pub names: Vec<String>,
+}
+
+/// Every import statement of a file, in order. A file that does not parse has none.
+pub fn imports(text: &str) -> Vec<Import> {
+    let Ok(tree) = parse(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "import_statement" => {
+                for c in named_children(n) {
+                    let name = match c.kind() {
+                        "aliased_import" => c.child_by_field_name("name"),
+                        "dotted_name" => Some(c),
+                        _ => None,
+                    };
+                    if let Some(name) = name {
+                        out.push((
+                            n.start_byte(),
+                            Import {
+                                dots: 0,
+                                module: node_text(name, text).to_string(),
+                                names: Vec::new(),
+                            },
+                        ));
+                    }
+                }
+            }
+            "import_from_statement" => {
+                let Some(m) = n.child_by_field_name("module_name") else {
+                    continue;
+                };
+                let raw = node_text(m, text);
+                let dots = raw.chars().take_while(|c| *c == '.').count();
+                let module = raw[dots..].trim().to_string();
+                let mut names = Vec::new();
+                let mut cursor = n.walk();
+                for c in n.children_by_field_name("name", &mut cursor) {
+                    let c = if c.kind() == "aliased_import" {
+                        c.child_by_field_name("name").unwrap_or(c)
+                    } else {
+                        c
+                    };
+                    names.push(node_text(c, text).to_string());
+                }
+                out.push((
+                    n.start_byte(),
+                    Import {
+                        dots,
+                        module,
+                        names,
+                    },
+                ));
+            }
+            _ => stack.extend(named_children(n)),
+        }
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Whether the file creates a Flask app with `Flask(__name__)` anywhere (module level or in a
+/// factory function).
+pub fn creates_flask_app(text: &str) -> bool {
+    text.lines().any(|l| {
+        let code = l.split('#').next().unwrap_or("");
+        code.contains("Flask(__name__")
+    })
 }

@@ -85,6 +85,47 @@ fn check_name(spec: &str) -> Result<(), String> {
     }
 }
 
+/// Whether the file pins `package` to versions below `version` only: no version from
+/// `version` on (nor a few later ones) satisfies what it asks for. A package not listed, or
+/// listed without a version, is not pinned.
+pub fn pinned_below(text: &str, package: &str, version: &str) -> bool {
+    use pep508_rs::pep440_rs::Version;
+    let want = normalise(package);
+    let Ok(floor) = Version::from_str(version) else {
+        return false;
+    };
+    let later: Vec<Version> = ["", ".1", ".3", ".9"]
+        .iter()
+        .filter_map(|s| Version::from_str(&format!("{version}{s}")).ok())
+        .chain(
+            ["3.0", "3.1.3", "4.0", "99.0"]
+                .iter()
+                .filter_map(|v| Version::from_str(v).ok()),
+        )
+        .filter(|v| *v >= floor)
+        .collect();
+    text.lines().any(|line| {
+        let Some(spec) = requirement_part(line) else {
+            return false;
+        };
+        if check_name(spec).is_err() {
+            return false;
+        }
+        let Ok(req) = Requirement::<pep508_rs::VerbatimUrl>::from_str(spec) else {
+            return false;
+        };
+        if normalise(req.name.as_ref()) != want {
+            return false;
+        }
+        match req.version_or_url {
+            Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) if !specs.is_empty() => {
+                !later.iter().any(|v| specs.contains(v))
+            }
+            _ => false,
+        }
+    })
+}
+
 /// The part of a line that is a PEP 508 requirement, or None for comments, blank lines,
 /// pip options (`-r`, `--index-url`, `-e`) and direct paths or URLs, which o11y leaves alone.
 fn requirement_part(line: &str) -> Option<&str> {
@@ -155,6 +196,24 @@ pub fn patch(text: &str, add: &[&str], remove: &[&str]) -> Result<String, ParseE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flask_pins_below_two_three() {
+        for (text, below) in [
+            ("Flask==2.2.5\n", true),
+            ("flask<2.3\n", true),
+            ("flask>=2.0,<2.3  # old\n", true),
+            ("flask~=2.2.0\n", true),
+            ("flask\n", false),
+            ("flask==3.1.3\n", false),
+            ("flask>=2.2\n", false),
+            ("flask~=2.2\n", false),
+            ("flask-cors==3.0.10\n", false),
+            ("# Flask==2.2.5\n", false),
+        ] {
+            assert_eq!(pinned_below(text, "flask", "2.3"), below, "{text}");
+        }
+    }
 
     #[test]
     fn names_are_normalised() {

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::integrations::PyFile;
 use crate::patch::compose;
-use crate::patch::plan::{Inputs, Source};
+use crate::patch::plan::{EnvFile, Inputs, Source};
 use crate::patch::ParseError;
 use config::Config;
 
@@ -57,10 +57,12 @@ pub enum ProjectError {
         compose: String,
         list: String,
     },
-    #[error("no service in {compose} builds a Flask backend (a build folder with app.py and requirements.txt); its services are: {list}")]
+    #[error("no service in {compose} builds a Flask backend (a build folder with requirements.txt and a Flask app module); its services are: {list}")]
     NoBackend { compose: String, list: String },
     #[error("several services in {compose} look like a Flask backend: {list}")]
     SeveralBackends { compose: String, list: String },
+    #[error("{path} is in the legacy version-1 compose format: its services sit at the top level, with no `services:` section, and docker compose v2 no longer reads it")]
+    LegacyCompose { path: String },
     #[error("service `{name}` has no build folder, so o11y cannot find its app.py")]
     NoBuildDir { name: String },
 }
@@ -83,6 +85,10 @@ impl ProjectError {
             ProjectError::NoBackend { .. } => {
                 "pass the backend's service name with `--service NAME`, or give it a `build:` folder holding app.py and requirements.txt".into()
             }
+            ProjectError::LegacyCompose { path } => format!(
+                "o11y changed nothing; move the services of {path} under a top-level `services:` key (indented one level, `links:` can go), check it with `{} config`, then run o11y again",
+                compose_command()
+            ),
             ProjectError::NoBuildDir { .. } => {
                 "give the service a `build: ./backend-flask` (or the folder holding app.py)".into()
             }
@@ -99,6 +105,8 @@ pub struct Project {
     pub service: String,
     /// The backend's folder, relative to `root`.
     pub backend_dir: String,
+    /// The module that creates the Flask app, relative to `backend_dir` (`app.py` in Cruddur).
+    pub app_file: String,
     pub config: Config,
 }
 
@@ -173,9 +181,17 @@ pub fn detect(
         None => Config::default(),
     };
     let text = read_text(&root, &compose)?.unwrap_or_default();
-    let services = compose::services(&text).map_err(|error| ProjectError::Parse {
-        path: compose.clone(),
-        error,
+    let services = compose::services(&text).map_err(|error| {
+        if error.what == compose::LEGACY {
+            ProjectError::LegacyCompose {
+                path: compose.clone(),
+            }
+        } else {
+            ProjectError::Parse {
+                path: compose.clone(),
+                error,
+            }
+        }
     })?;
     let list = services
         .iter()
@@ -203,8 +219,9 @@ pub fn detect(
                     .iter()
                     .filter(|s| {
                         s.build_context.as_ref().is_some_and(|b| {
-                            let d = root.join(context_dir(b));
-                            d.join("app.py").is_file() && d.join("requirements.txt").is_file()
+                            let dir = context_dir(b);
+                            root.join(&dir).join("requirements.txt").is_file()
+                                && find_app(&root, &dir, s).is_some()
                         })
                     })
                     .collect();
@@ -234,13 +251,192 @@ pub fn detect(
             })
         }
     };
+    let app_file = find_app(&root, &backend_dir, &chosen).unwrap_or_else(|| "app.py".into());
     Ok(Project {
         root,
         compose,
         service: chosen.name.clone(),
         backend_dir,
+        app_file,
         config,
     })
+}
+
+/// The Flask app's module, relative to the backend folder, found as Flask and the servers
+/// find it: the service's (or the Dockerfile's) `FLASK_APP`, the module a `gunicorn
+/// module:app`, `flask --app X` or `python X.py` command names, Flask's own defaults
+/// (`app.py`, `wsgi.py`), and last the one module that calls `Flask(__name__)`.
+pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Option<String> {
+    let dir = root.join(backend_dir);
+    let dockerfile_name = svc.dockerfile.as_deref().unwrap_or("Dockerfile");
+    let dockerfile = fs::read_to_string(dir.join(dockerfile_name)).unwrap_or_default();
+    let exists = |rel: &str| {
+        let rel = rel.trim_start_matches("./");
+        (!rel.contains("..") && dir.join(rel).is_file()).then(|| rel.to_string())
+    };
+    let from_spec = |spec: &str| -> Option<String> {
+        let module = spec
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(['"', '\'']);
+        if module.ends_with(".py") {
+            return exists(module);
+        }
+        if module.is_empty()
+            || !module
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return None;
+        }
+        let path = module.replace('.', "/");
+        exists(&format!("{path}.py")).or_else(|| exists(&format!("{path}/__init__.py")))
+    };
+    let flask_app = svc
+        .env
+        .iter()
+        .find(|(n, _)| n == "FLASK_APP")
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.contains('$'))
+        .or_else(|| dockerfile_env(&dockerfile, "FLASK_APP"));
+    if let Some(found) = flask_app.as_deref().and_then(from_spec) {
+        return Some(found);
+    }
+    let command = svc
+        .command
+        .clone()
+        .or_else(|| dockerfile_command(&dockerfile));
+    if let Some(found) = command
+        .as_deref()
+        .and_then(|c| app_in_command(c, &from_spec))
+    {
+        return Some(found);
+    }
+    if let Some(found) = exists("app.py").or_else(|| exists("wsgi.py")) {
+        return Some(found);
+    }
+    let mut creating = Vec::new();
+    python_files(&dir, "", 0, &mut creating);
+    creating.retain(|rel| {
+        fs::read_to_string(dir.join(rel)).is_ok_and(|t| crate::patch::python::creates_flask_app(&t))
+    });
+    match creating.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// `.py` files below `dir`, three levels at most, skipping virtualenvs, tests and hidden folders.
+fn python_files(base: &Path, rel: &str, depth: usize, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(base.join(rel)) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().to_string();
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let Ok(kind) = e.file_type() else { continue };
+        if kind.is_dir() {
+            let skip = name.starts_with('.')
+                || matches!(
+                    name.as_str(),
+                    "venv"
+                        | "env"
+                        | "node_modules"
+                        | "__pycache__"
+                        | "tests"
+                        | "test"
+                        | "site-packages"
+                );
+            if depth < 3 && !skip {
+                python_files(base, &path, depth + 1, out);
+            }
+        } else if kind.is_file() && name.ends_with(".py") && out.len() < 500 {
+            out.push(path);
+        }
+    }
+}
+
+/// `ENV NAME=value` or `ENV NAME value` in a Dockerfile (the last one wins).
+fn dockerfile_env(dockerfile: &str, name: &str) -> Option<String> {
+    let mut found = None;
+    for line in dockerfile.lines() {
+        let t = line.trim();
+        let Some(rest) = t.strip_prefix("ENV ").or_else(|| t.strip_prefix("env ")) else {
+            continue;
+        };
+        for item in rest.split_whitespace() {
+            if let Some(v) = item.strip_prefix(&format!("{name}=")) {
+                found = Some(v.trim_matches(['"', '\'']).to_string());
+            }
+        }
+        if let Some(v) = rest.trim().strip_prefix(&format!("{name} ")) {
+            found = Some(v.trim().trim_matches(['"', '\'']).to_string());
+        }
+    }
+    found
+}
+
+/// The Dockerfile's ENTRYPOINT and CMD, as one line of words.
+fn dockerfile_command(dockerfile: &str) -> Option<String> {
+    let words = |rest: &str| -> String {
+        let rest = rest.trim();
+        match serde_json::from_str::<Vec<String>>(rest) {
+            Ok(list) => list.join(" "),
+            Err(_) => rest.to_string(),
+        }
+    };
+    let (mut entry, mut cmd) = (None, None);
+    for line in dockerfile.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("CMD ") {
+            cmd = Some(words(rest));
+        } else if let Some(rest) = t.strip_prefix("ENTRYPOINT ") {
+            entry = Some(words(rest));
+        }
+    }
+    match (entry, cmd) {
+        (Some(e), Some(c)) => Some(format!("{e} {c}")),
+        (e, c) => e.or(c),
+    }
+}
+
+/// The app module a command line names.
+fn app_in_command(command: &str, from_spec: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        let w = w.trim_matches(['"', '\'']);
+        if let Some(v) = w.strip_prefix("--app=") {
+            return from_spec(v);
+        }
+        if w == "--app" || w == "-A" {
+            return words.get(i + 1).and_then(|v| from_spec(v));
+        }
+        // `gunicorn module:app` (uvicorn, hypercorn and waitress-serve alike).
+        if let Some((module, attr)) = w.split_once(':') {
+            let ident = |s: &str| {
+                s.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            };
+            if ident(module) && ident(attr) && !w.contains('/') {
+                if let Some(found) = from_spec(w) {
+                    return Some(found);
+                }
+            }
+        }
+        if w.ends_with(".py") && i > 0 && words[..i].iter().any(|p| p.contains("python")) {
+            return from_spec(w);
+        }
+    }
+    None
 }
 
 fn join(dir: &str, rel: &str) -> String {
@@ -265,11 +461,21 @@ impl Project {
             })?;
         let mut python = Vec::new();
         for f in [PyFile::App, PyFile::HomeActivities, PyFile::UserActivities] {
-            python.push((
-                f,
-                source(&self.root, join(&self.backend_dir, f.rel_path()))?,
-            ));
+            let rel = match f {
+                PyFile::App => self.app_file.as_str(),
+                other => other.rel_path(),
+            };
+            python.push((f, source(&self.root, join(&self.backend_dir, rel))?));
         }
+        let own: Vec<String> = python
+            .iter()
+            .filter_map(|(_, s)| s.as_ref().map(|s| s.path.clone()))
+            .collect();
+        let linked = match python.first().and_then(|(_, s)| s.as_ref()) {
+            Some(app) => self.linked(app, &own),
+            None => Vec::new(),
+        };
+        let env_files = self.env_files(&compose.text);
         Ok(Inputs {
             compose,
             service: self.service.clone(),
@@ -283,6 +489,136 @@ impl Project {
                 crate::integrations::xray::SAMPLING_RULE_PATH.to_string(),
             )?,
             config: source(&self.root, config::FILE.to_string())?,
+            app_file: self.app_file.clone(),
+            linked,
+            env_files,
         })
     }
+
+    /// The backend's own modules that `app` imports, and theirs in turn (at most 64 files of
+    /// 1 MB each), leaving out `skip` (the files read already). Imports that are not files of
+    /// the backend (packages, the standard library) are not followed.
+    fn linked(&self, app: &Source, skip: &[String]) -> Vec<Source> {
+        const MAX_FILES: usize = 64;
+        const MAX_BYTES: u64 = 1 << 20;
+        let backend = self.root.join(&self.backend_dir);
+        let mut seen: Vec<String> = skip.to_vec();
+        let mut out: Vec<Source> = Vec::new();
+        let mut queue: Vec<(String, String)> = vec![(app.path.clone(), app.text.clone())];
+        while let Some((path, text)) = queue.pop() {
+            // The folder of the importing module, relative to the backend folder.
+            let rel = path
+                .strip_prefix(&self.backend_dir)
+                .unwrap_or(&path)
+                .trim_start_matches('/');
+            let here = rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            for imp in crate::patch::python::imports(&text) {
+                let base = if imp.dots == 0 {
+                    String::new()
+                } else {
+                    let mut parts: Vec<&str> = here.split('/').filter(|p| !p.is_empty()).collect();
+                    for _ in 1..imp.dots {
+                        parts.pop();
+                    }
+                    parts.join("/")
+                };
+                let module = imp.module.replace('.', "/");
+                let stem = [base.as_str(), module.as_str()]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let mut candidates = Vec::new();
+                if !stem.is_empty() {
+                    candidates.push(format!("{stem}.py"));
+                    candidates.push(format!("{stem}/__init__.py"));
+                }
+                for n in &imp.names {
+                    let prefix = if stem.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{stem}/")
+                    };
+                    candidates.push(format!("{prefix}{n}.py"));
+                }
+                for c in candidates {
+                    if out.len() >= MAX_FILES || c.contains("..") {
+                        break;
+                    }
+                    let full = join(&self.backend_dir, &c);
+                    if seen.contains(&full) {
+                        continue;
+                    }
+                    let file = backend.join(&c);
+                    if !file.is_file() || file.metadata().map_or(true, |m| m.len() > MAX_BYTES) {
+                        continue;
+                    }
+                    seen.push(full.clone());
+                    if let Ok(Some(text)) = read_text(&self.root, &full) {
+                        queue.push((full.clone(), text.clone()));
+                        out.push(Source { path: full, text });
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// The env files of every service, each read from disk, or from the template it is
+    /// generated from when it does not exist yet.
+    fn env_files(&self, compose: &str) -> Vec<EnvFile> {
+        let Ok(services) = compose::services(compose) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for svc in services {
+            for path in &svc.env_files {
+                let rel = path.trim_start_matches("./").to_string();
+                if rel.contains("..") || rel.starts_with('/') {
+                    continue;
+                }
+                let mut file = EnvFile {
+                    service: svc.name.clone(),
+                    path: path.clone(),
+                    ..EnvFile::default()
+                };
+                let text = match read_text(&self.root, &rel) {
+                    Ok(Some(t)) => Some(t),
+                    _ => env_template(&self.root, &rel).and_then(|t| {
+                        let text = read_text(&self.root, &t).ok().flatten();
+                        file.template = Some(t);
+                        text
+                    }),
+                };
+                if let Some(text) = text {
+                    file.vars = crate::secrets::dotenv::parse(&text)
+                        .into_iter()
+                        .filter(|(k, _)| {
+                            !k.is_empty()
+                                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        })
+                        .collect();
+                }
+                out.push(file);
+            }
+        }
+        out
+    }
+}
+
+/// The template a missing env file is generated from: `erb/NAME.erb` (the bootcamp's
+/// `bin/backend/generate-env`), or `NAME.erb`, `.example`, `.template`, `.sample` beside it.
+fn env_template(root: &Path, rel: &str) -> Option<String> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    [
+        format!("erb/{name}.erb"),
+        format!("{rel}.erb"),
+        format!("{rel}.example"),
+        format!("{rel}.template"),
+        format!("{rel}.sample"),
+    ]
+    .into_iter()
+    .find(|c| root.join(c).is_file())
 }
