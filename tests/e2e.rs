@@ -5,124 +5,12 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn bin() -> std::path::PathBuf {
-    assert_cmd::cargo::cargo_bin("o11y")
-}
-
-/// `o11y listen --json` in the background, its arrivals collected as they come.
-struct Listen {
-    child: Child,
-    arrivals: Arc<Mutex<Vec<Value>>>,
-    ports: [u16; 4],
-}
-
-impl Listen {
-    fn start() -> Listen {
-        let ports = [free_port(), free_port(), free_port(), free_port()];
-        let mut child = Command::new(bin())
-            .args(["listen", "--json", "--timeout", "120"])
-            .args([
-                "--otlp-port",
-                &ports[0].to_string(),
-                "--xray-port",
-                &ports[1].to_string(),
-            ])
-            .args([
-                "--logs-port",
-                &ports[2].to_string(),
-                "--rollbar-port",
-                &ports[3].to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let arrivals = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().unwrap();
-        let sink = arrivals.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-                    panic!("listen --json printed a non-JSON line `{line}`: {e}")
-                });
-                sink.lock().unwrap().push(v);
-            }
-        });
-        let up = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", ports[3])).is_err() {
-            assert!(
-                up.elapsed() < Duration::from_secs(10),
-                "listen did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Listen {
-            child,
-            arrivals,
-            ports,
-        }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let [otlp, xray, logs, rollbar] = self.ports;
-        vec![
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                format!("http://127.0.0.1:{otlp}"),
-            ),
-            ("AWS_XRAY_DAEMON_ADDRESS", format!("127.0.0.1:{xray}")),
-            (
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://127.0.0.1:{logs}"),
-            ),
-            (
-                "ROLLBAR_ENDPOINT",
-                format!("http://127.0.0.1:{rollbar}/api/1/"),
-            ),
-        ]
-    }
-
-    /// Waits until `pred` holds for some arrival; returns it.
-    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
-        let until = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(v) = self.arrivals.lock().unwrap().iter().find(|v| pred(v)) {
-                return v.clone();
-            }
-            assert!(
-                Instant::now() < until,
-                "no {what} arrived within {secs} s; arrivals:\n{:#?}",
-                self.arrivals.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Listen {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The example, patched by `o11y apply`, in a temp folder.
 fn patched_example() -> tempfile::TempDir {
@@ -390,7 +278,7 @@ fn smoke_signals_reach_listen() {
 fn demo_runs_the_real_backend() {
     // A relative --python, as a user types it: the demo must not lose it in the scratch folder.
     let py = std::path::PathBuf::from(python());
-    let o = Command::new(bin())
+    let o = Command::new(assert_cmd::cargo::cargo_bin("o11y"))
         .current_dir(py.parent().unwrap())
         .args([
             "--color",
@@ -425,7 +313,7 @@ fn demo_runs_the_real_backend() {
 
 #[test]
 fn demo_without_python_sends_smoke_signals() {
-    let o = Command::new(bin())
+    let o = Command::new(assert_cmd::cargo::cargo_bin("o11y"))
         .args(["--color", "never", "demo", "--smoke-only"])
         .output()
         .unwrap();

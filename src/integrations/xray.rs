@@ -222,10 +222,26 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                     "write the port as \"2000:2000/udp\" under the xray-daemon's ports",
                 )
                     } else if !missing.is_empty() {
-                        Outcome::fail(
-                            format!("the xray-daemon lacks {}", missing.join(", ")),
-                            "add them as \"${VAR}\" references to its environment",
-                        )
+                        {
+                            let files: Vec<String> = inputs
+                                .env_files
+                                .iter()
+                                .filter(|f| f.service == DAEMON_SERVICE)
+                                .map(|f| f.template.clone().unwrap_or_else(|| f.path.clone()))
+                                .collect();
+                            Outcome::fail(
+                                format!("the xray-daemon lacks {}", missing.join(", ")),
+                                if files.is_empty() {
+                                    "add them as \"${VAR}\" references to its environment"
+                                        .to_string()
+                                } else {
+                                    format!(
+                                        "add them to {} (the daemon's env file), or as \"${{VAR}}\" references to its environment",
+                                        files.join(", ")
+                                    )
+                                },
+                            )
+                        }
                     } else if let Some(cmd) = one_string {
                         Outcome::warn(
                             format!("the xray-daemon's command `{cmd}` is one string: the image already runs /xray, and the daemon stops reading flags at that string, so -o (local mode) is ignored and it looks for EC2 metadata"),

@@ -353,15 +353,30 @@ fn patch_env(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
         )));
     }
     let Some(env_entry) = svc.find_entry_by_key("environment") else {
-        // No environment yet: a new map-style one, as the first key of the service.
+        // No environment yet: a new map-style one, as the first key of the service. When the
+        // service takes one through a merge key (`<<: *default-app`), its own would replace
+        // that one as a whole, so the inherited variables are written into it too.
         let first = svc.entries().next().ok_or_else(|| {
             ComposeError::Unsafe(format!("service `{}` is empty", change.service))
         })?;
         let first_start = first.byte_range().start as usize;
         let indent = indent_at(text, first_start).to_string();
         let mut lines = format!("{indent}environment:{eol}");
+        let inherited: Vec<(String, String)> = self::services(text)
+            .ok()
+            .and_then(|all| all.into_iter().find(|s| s.name == change.service))
+            .map(|s| s.env)
+            .unwrap_or_default();
+        let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+        for (name, value) in &inherited {
+            if !change.remove_env.contains(name) {
+                lines.push_str(&format!("{indent}{unit}{name}: \"{}\"{eol}", quote(value)));
+            }
+        }
         for (name, value) in &change.add_env {
-            lines.push_str(&format!("{indent}{unit}{name}: \"{value}\"{eol}"));
+            if !inherited.iter().any(|(n, _)| n == name) {
+                lines.push_str(&format!("{indent}{unit}{name}: \"{value}\"{eol}"));
+            }
         }
         if change.add_env.is_empty() {
             return Ok(text.to_string());
@@ -535,27 +550,13 @@ fn remove_service(text: &str, name: &str) -> Result<String, ComposeError> {
     Ok(super::text::remove_lines(text, start, end))
 }
 
-/// The environment variable names of a service as written (map keys or `NAME=` items).
+/// The environment variable names of a service (map keys or `NAME=` items), through merge keys.
 pub fn env_names(text: &str, service: &str) -> Result<Vec<String>, ParseError> {
-    let root = parse(text)?;
-    let services = services_of(&root, text)?;
-    let Some(svc) = services.get(service).and_then(|v| v.as_mapping().cloned()) else {
-        return Ok(Vec::new());
-    };
-    let Some(env) = svc.get("environment") else {
-        return Ok(Vec::new());
-    };
-    if let Some(m) = env.as_mapping() {
-        return Ok(m.keys().filter_map(|k| scalar(&k)).collect());
-    }
-    if let Some(s) = env.as_sequence() {
-        return Ok(s
-            .values()
-            .filter_map(|v| scalar(&v))
-            .map(|v| v.split('=').next().unwrap_or("").trim().to_string())
-            .collect());
-    }
-    Ok(Vec::new())
+    Ok(services(text)?
+        .into_iter()
+        .find(|s| s.name == service)
+        .map(|s| s.env.into_iter().map(|(n, _)| n).collect())
+        .unwrap_or_default())
 }
 
 /// Whether the compose file parses as a compose file.

@@ -6,7 +6,9 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
@@ -384,4 +386,101 @@ pub fn smoke_result<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json:
         .iter()
         .find(|r| r["integration"] == name)
         .unwrap_or_else(|| panic!("no result for {name} in {v}"))
+}
+
+/// `o11y listen --json` in the background, its arrivals collected as they come.
+pub struct Listen {
+    pub arrivals: Arc<Mutex<Vec<Value>>>,
+    pub ports: [u16; 4],
+    pub child: Child,
+}
+
+impl Listen {
+    pub fn start() -> Listen {
+        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("o11y"))
+            .args(["listen", "--json", "--timeout", "120"])
+            .args([
+                "--otlp-port",
+                &ports[0].to_string(),
+                "--xray-port",
+                &ports[1].to_string(),
+            ])
+            .args([
+                "--logs-port",
+                &ports[2].to_string(),
+                "--rollbar-port",
+                &ports[3].to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let sink = arrivals.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                    panic!("listen --json printed a non-JSON line `{line}`: {e}")
+                });
+                sink.lock().unwrap().push(v);
+            }
+        });
+        let up = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", ports[3])).is_err() {
+            assert!(
+                up.elapsed() < Duration::from_secs(10),
+                "listen did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Listen {
+            child,
+            arrivals,
+            ports,
+        }
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let [otlp, xray, logs, rollbar] = self.ports;
+        vec![
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{otlp}"),
+            ),
+            ("AWS_XRAY_DAEMON_ADDRESS", format!("127.0.0.1:{xray}")),
+            (
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                format!("http://127.0.0.1:{logs}"),
+            ),
+            (
+                "ROLLBAR_ENDPOINT",
+                format!("http://127.0.0.1:{rollbar}/api/1/"),
+            ),
+        ]
+    }
+
+    /// Waits until `pred` holds for some arrival; returns it.
+    pub fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(v) = self.arrivals.lock().unwrap().iter().find(|v| pred(v)) {
+                return v.clone();
+            }
+            assert!(
+                Instant::now() < until,
+                "no {what} arrived within {secs} s; arrivals:\n{:#?}",
+                self.arrivals.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
