@@ -409,3 +409,34 @@ fn a_service_from_a_merge_key_keeps_its_inherited_environment() {
         compose
     );
 }
+
+#[test]
+fn a_lib_setup_that_app_never_calls_is_no_setup() {
+    let dir = project("grown-week10");
+    let d = dir.path();
+    let app = d.join("backend-flask/app.py");
+    let text = fs::read_to_string(&app).unwrap();
+    assert!(text.contains("\ninit_xray(app)"), "{text}");
+    fs::write(&app, text.replace("\ninit_xray(app)", "\n# init_xray(app)")).unwrap();
+    let o = run_ok(d, &["apply", "--yes"], 0);
+    assert!(
+        !stderr(&o).contains("AWS X-Ray is already set up by hand in backend-flask/lib/"),
+        "{}",
+        stderr(&o)
+    );
+    let patched = fs::read_to_string(&app).unwrap();
+    assert!(patched.contains("# >>> o11y:xray:setup"), "{patched}");
+    assert!(!patched.contains("# >>> o11y:honeycomb:setup"), "{patched}");
+    let listen = Listen::start();
+    let i = import(
+        d,
+        "backend-flask",
+        "app",
+        &["/api/activities/@andrewbrown"],
+        &listen,
+    );
+    assert_once(&i, "grown-week10 with X-Ray switched off by hand");
+    listen.wait_for("a segment from o11y's X-Ray setup", 30, |v| {
+        v["signal"] == "xray"
+    });
+}

@@ -133,8 +133,8 @@ pub struct HandFound {
 }
 
 /// Where a hand-made setup lives: `path`, or the imported modules that hold it.
-fn places(path: &str, rule: &crate::integrations::HandMade, ctx: &Context) -> String {
-    let linked = python::hand_places(rule, ctx);
+fn places(path: &str, text: &str, rule: &crate::integrations::HandMade, ctx: &Context) -> String {
+    let linked = python::hand_places(rule, text, ctx);
     if linked.is_empty() {
         path.to_string()
     } else {
@@ -265,7 +265,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                     plan.notes.push(format!(
                         "{} was set up by hand in {}; o11y only takes out what it added, so its code, packages and variables stay. Remove them by hand to switch it off.",
                         i.title(),
-                        places(&path, rule, &ctx)
+                        places(&path, &out.text, rule, &ctx)
                     ));
                 }
             }
@@ -275,7 +275,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                 app_by_hand.push(i);
             }
             let rule = i.spec().hand_made.iter().find(|h| h.file == *file);
-            let at = rule.map_or(path.clone(), |r| places(&path, r, &ctx));
+            let at = rule.map_or(path.clone(), |r| places(&path, &out.text, r, &ctx));
             plan.notes.push(format!(
                 "{} is already set up by hand in {at}; left as it is.",
                 i.title()

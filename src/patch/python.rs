@@ -183,10 +183,7 @@ pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandStat
     let found = blocks(text)?;
     let own = hand_written(text, &found);
     let others: Vec<String> = if rule.file == PyFile::App {
-        ctx.linked
-            .iter()
-            .map(|s| hand_written(&s.text, &blocks(&s.text).unwrap_or_default()))
-            .collect()
+        active_linked(text, ctx)
     } else {
         Vec::new()
     };
@@ -234,19 +231,56 @@ pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandStat
     }
 }
 
-/// The linked modules where a hand-made setup of `rule` lives (those holding one of its
-/// setup calls), for messages.
-pub fn hand_places<'a>(rule: &HandMade, ctx: &'a Context) -> Vec<&'a str> {
+/// The code of each linked module that runs: its module-level statements, and the bodies of
+/// its plain functions only where the app or another module calls them (`init_xray(app)`; a
+/// setup function nobody calls, or whose call is commented out, sets nothing up).
+fn active_linked(app: &str, ctx: &Context) -> Vec<String> {
+    let texts: Vec<String> = std::iter::once(hand_written(app, &blocks(app).unwrap_or_default()))
+        .chain(ctx.linked.iter().map(|s| hand_written(&s.text, &[])))
+        .collect();
+    let calls = |name: &str| -> usize {
+        let call = format!("{name}(");
+        let def = format!("def {name}(");
+        texts
+            .iter()
+            .map(|t| t.matches(&call).count() - t.matches(&def).count())
+            .sum()
+    };
+    ctx.linked
+        .iter()
+        .map(|s| {
+            let Ok(tree) = parse(&s.text) else {
+                return hand_written(&s.text, &[]);
+            };
+            let mut kept = String::new();
+            for n in named_children(tree.root_node()) {
+                if n.kind() == "function_definition" {
+                    let called = n
+                        .child_by_field_name("name")
+                        .is_some_and(|name| calls(node_text(name, &s.text)) > 0);
+                    if !called {
+                        continue;
+                    }
+                }
+                kept.push_str(node_text(n, &s.text));
+                kept.push('\n');
+            }
+            hand_written(&kept, &[])
+        })
+        .collect()
+}
+
+/// The linked modules where a hand-made setup of `rule` lives (those whose running code holds
+/// one of its setup calls), for messages.
+pub fn hand_places<'a>(rule: &HandMade, app: &str, ctx: &'a Context) -> Vec<&'a str> {
     if rule.file != PyFile::App {
         return Vec::new();
     }
     ctx.linked
         .iter()
-        .filter(|s| {
-            let own = hand_written(&s.text, &blocks(&s.text).unwrap_or_default());
-            rule.complete.iter().any(|c| own.contains(c))
-        })
-        .map(|s| s.path.as_str())
+        .zip(active_linked(app, ctx))
+        .filter(|(_, own)| rule.complete.iter().any(|c| own.contains(c)))
+        .map(|(s, _)| s.path.as_str())
         .collect()
 }
 
