@@ -58,7 +58,7 @@ fn load(name: &str, mut child: Child, port: u16, body: &[u8]) {
             let url = url.clone();
             let body = body.to_vec();
             tasks.push(tokio::spawn(async move {
-                o11y::integrations::net::use_one_crypto_library();
+                o11y::net::use_one_crypto_library();
                 let client = reqwest::Client::builder()
                     .pool_max_idle_per_host(1)
                     .build()

@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use o11y::integrations::{Integration, PyFile};
+use o11y::integrations::all;
 use o11y::patch::plan::{plan, Inputs, Source, Target};
+use o11y::spec::PyFile;
 
 fn read(rel: &str) -> Source {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cruddur/");
@@ -33,7 +34,7 @@ fn example() -> Inputs {
         ],
         gitpod: Some(read(".gitpod.yml")),
         devcontainer: None,
-        sampling_rule: None,
+        present: Vec::new(),
         config: None,
         app_file: "app.py".into(),
         linked: Vec::new(),
@@ -60,7 +61,8 @@ fn big_compose() -> String {
 
 fn bench(name: &str, inputs: &Inputs, rounds: u32) {
     let target = Target {
-        enabled: Integration::ALL.to_vec(),
+        all: all().to_vec(),
+        enabled: all().to_vec(),
         only: None,
         local: false,
     };

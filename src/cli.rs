@@ -1,10 +1,11 @@
 //! Command-line definitions: every command, flag and help text.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::integrations::Integration;
+use crate::spec::Integration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,7 +111,7 @@ pub struct InitArgs {
     /// Check the keys and show what would be stored and changed; store and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The integrations to set up, without asking (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    /// The integrations to set up, without asking (comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
     pub only: Option<Vec<Integration>>,
     /// Local mode: no keys; the backend sends everything to `o11y listen` on this machine.
@@ -123,16 +124,8 @@ pub struct InitArgs {
     /// With `--store print`: print the export lines with their real values (on stdout).
     #[arg(long)]
     pub reveal: bool,
-    /// Read the Honeycomb API key from stdin (one line). With several `--*-stdin` flags, stdin
-    /// holds one value per line in this order: Honeycomb key, Rollbar token, AWS key id, AWS secret.
-    #[arg(long)]
-    pub honeycomb_key_stdin: bool,
-    /// Read the Rollbar post_server_item token from stdin (one line).
-    #[arg(long)]
-    pub rollbar_token_stdin: bool,
-    /// Read AWS_ACCESS_KEY_ID then AWS_SECRET_ACCESS_KEY from stdin (two lines).
-    #[arg(long)]
-    pub aws_keys_stdin: bool,
+    #[command(flatten)]
+    pub stdin: StdinFlags,
     /// Store the keys without checking them with their services (e.g. offline).
     #[arg(long)]
     pub no_verify: bool,
@@ -142,17 +135,13 @@ pub struct InitArgs {
     /// Seconds each service may take to answer.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
     pub timeout: f64,
-    /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
-    #[arg(long, value_name = "URL")]
-    pub honeycomb_api: Option<String>,
-    /// Rollbar API base URL (default: $O11Y_ROLLBAR_API, o11y.toml, https://api.rollbar.com/api/1/).
-    #[arg(long, value_name = "URL")]
-    pub rollbar_api: Option<String>,
+    #[command(flatten)]
+    pub apis: ApiFlags,
 }
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    /// Only these integrations (comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
     pub only: Option<Vec<Integration>>,
     /// Print the plan as JSON instead of a diff.
@@ -165,7 +154,7 @@ pub struct ApplyArgs {
     /// Apply without asking.
     #[arg(short, long)]
     pub yes: bool,
-    /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    /// Only these integrations (comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
     pub only: Option<Vec<Integration>>,
     /// Print the result as JSON.
@@ -265,12 +254,8 @@ pub struct DoctorArgs {
     /// Only checks whose id starts with one of these (comma-separated: secrets,honeycomb.key).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub only: Option<Vec<String>>,
-    /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
-    #[arg(long, value_name = "URL")]
-    pub honeycomb_api: Option<String>,
-    /// Rollbar API base URL (default: $O11Y_ROLLBAR_API, o11y.toml, https://api.rollbar.com/api/1/).
-    #[arg(long, value_name = "URL")]
-    pub rollbar_api: Option<String>,
+    #[command(flatten)]
+    pub apis: ApiFlags,
     /// Where the running backend answers.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4567")]
     pub backend_url: String,
@@ -278,7 +263,7 @@ pub struct DoctorArgs {
 
 #[derive(Debug, Args)]
 pub struct SmokeArgs {
-    /// Only these integrations (comma-separated: honeycomb,xray,cloudwatch,rollbar).
+    /// Only these integrations (comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
     pub only: Option<Vec<Integration>>,
     /// Print the results as JSON.
@@ -291,10 +276,128 @@ pub struct SmokeArgs {
     /// CloudWatch Logs make new data readable only after a processing delay).
     #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = seconds)]
     pub timeout: f64,
-    /// Honeycomb API base URL (default: $O11Y_HONEYCOMB_API, o11y.toml, https://api.honeycomb.io).
-    #[arg(long, value_name = "URL")]
-    pub honeycomb_api: Option<String>,
-    /// Rollbar API base URL (default: $O11Y_ROLLBAR_API, o11y.toml, https://api.rollbar.com/api/1/).
-    #[arg(long, value_name = "URL")]
-    pub rollbar_api: Option<String>,
+    #[command(flatten)]
+    pub apis: ApiFlags,
+}
+
+/// `--NAME-api URL` for every integration with an API, from the registry: one shape for all,
+/// in every command that calls the services.
+#[derive(Debug, Clone, Default)]
+pub struct ApiFlags(pub BTreeMap<Integration, String>);
+
+impl clap::FromArgMatches for ApiFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = ApiFlags::default();
+        flags.update_from_arg_matches(m)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for i in crate::integrations::all() {
+            if let Some(api) = i.spec().api {
+                if let Some(v) = m.get_one::<String>(api.toml_key) {
+                    self.0.insert(*i, v.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for ApiFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for i in crate::integrations::all() {
+            if let Some(api) = i.spec().api {
+                cmd = cmd.arg(
+                    clap::Arg::new(api.toml_key)
+                        .long(api.flag)
+                        .value_name("URL")
+                        .help(format!(
+                            "{} API base URL (default: ${}, o11y.toml, {})",
+                            i.title(),
+                            api.env,
+                            api.default
+                        )),
+                );
+            }
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// `--*-stdin`: read a secret from stdin, one flag per secret in the registry (and one for the
+/// AWS key pair), all in one shape.
+#[derive(Debug, Clone, Default)]
+pub struct StdinFlags(pub Vec<&'static str>);
+
+impl StdinFlags {
+    /// Whether `flag` (`--honeycomb-key-stdin`) was given.
+    pub fn given(&self, flag: &str) -> bool {
+        self.0.contains(&flag)
+    }
+
+    fn all() -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = crate::integrations::all()
+            .iter()
+            .flat_map(|i| {
+                i.spec().secrets.iter().map(|s| {
+                    (
+                        s.stdin_flag,
+                        format!("Read the {} from stdin (one line)", s.what),
+                    )
+                })
+            })
+            .collect();
+        out.push((
+            crate::spec::AWS_ID.stdin_flag,
+            "Read AWS_ACCESS_KEY_ID then AWS_SECRET_ACCESS_KEY from stdin (two lines)".into(),
+        ));
+        if let Some((_, first)) = out.first_mut() {
+            first.push_str(
+                ". With several `--*-stdin` flags, stdin holds one value per line, in the order of these flags",
+            );
+        }
+        out
+    }
+}
+
+impl clap::FromArgMatches for StdinFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = StdinFlags::default();
+        flags.update_from_arg_matches(m)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for (flag, _) in Self::all() {
+            let id = flag.trim_start_matches('-');
+            if m.get_flag(id) && !self.0.contains(&flag) {
+                self.0.push(flag);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for StdinFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for (flag, help) in Self::all() {
+            let id = flag.trim_start_matches('-');
+            cmd = cmd.arg(
+                clap::Arg::new(id)
+                    .long(id)
+                    .action(clap::ArgAction::SetTrue)
+                    .help(help),
+            );
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }

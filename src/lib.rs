@@ -3,11 +3,16 @@
 
 pub mod cli;
 pub mod commands;
+pub mod context;
 pub mod doctor;
 pub mod error;
+pub mod exit;
 pub mod integrations;
 pub mod listen;
+pub mod net;
 pub mod patch;
 pub mod project;
+pub mod report;
 pub mod secrets;
+pub mod spec;
 pub mod ui;

@@ -239,6 +239,7 @@ fn smoke_signals_reach_listen() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (trace, segment, uuid) = rt.block_on(async {
         let trace = o11y::integrations::honeycomb::send_smoke(
+            &o11y::net::client(std::time::Duration::from_secs(5)).unwrap(),
             &format!("http://127.0.0.1:{otlp}"),
             "backend-flask",
         )
@@ -248,11 +249,14 @@ fn smoke_signals_reach_listen() {
             o11y::integrations::xray::send_smoke(&format!("127.0.0.1:{xray}"), "backend-flask")
                 .await
                 .unwrap();
-        o11y::integrations::cloudwatch::send_smoke_local(&format!("http://127.0.0.1:{logs}"))
-            .await
-            .unwrap();
+        o11y::integrations::cloudwatch::send_smoke_local(
+            &o11y::net::client(std::time::Duration::from_secs(5)).unwrap(),
+            &format!("http://127.0.0.1:{logs}"),
+        )
+        .await
+        .unwrap();
         let uuid = o11y::integrations::rollbar::send_smoke(
-            &o11y::integrations::net::client(std::time::Duration::from_secs(10)).unwrap(),
+            &o11y::net::client(std::time::Duration::from_secs(10)).unwrap(),
             &format!("http://127.0.0.1:{rollbar}/api/1/"),
             "test-token",
             "development",
@@ -380,6 +384,7 @@ fn oteltap_accepts_the_smoke_span() {
     let (mut tap, port) = oteltap("^o11y smoke test$");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(o11y::integrations::honeycomb::send_smoke(
+        &o11y::net::client(std::time::Duration::from_secs(5)).unwrap(),
         &format!("http://127.0.0.1:{port}"),
         "backend-flask",
     ))
@@ -511,7 +516,7 @@ fn receivers_survive_a_thousand_malformed_inputs() {
     let started = Instant::now();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let statuses = rt.block_on(async {
-        let client = o11y::integrations::net::client(Duration::from_secs(5)).unwrap();
+        let client = o11y::net::client(Duration::from_secs(5)).unwrap();
         let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
         // A valid export request, to truncate.
@@ -592,6 +597,7 @@ fn receivers_survive_a_thousand_malformed_inputs() {
         }
         // Still answering, and still right.
         o11y::integrations::honeycomb::send_smoke(
+            &o11y::net::client(std::time::Duration::from_secs(5)).unwrap(),
             &format!("http://127.0.0.1:{otlp}"),
             "after-abuse",
         )

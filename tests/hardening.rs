@@ -798,7 +798,7 @@ fn one_fault_has_one_diagnosis_in_every_command() {
         assert!(!text.contains("error sending request"), "{what}: {text}");
     }
     // Without an override, no setting is blamed.
-    let hint = o11y::integrations::net::Fault::Dns.hint("K", "");
+    let hint = o11y::net::Fault::Dns.hint("K", "");
     assert!(!hint.contains('`') || !hint.contains("O11Y_"), "{hint}");
 }
 

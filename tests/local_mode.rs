@@ -202,7 +202,7 @@ fn listen_stops_after_n_arrivals_with_a_summary() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         o11y::integrations::rollbar::send_smoke(
-            &o11y::integrations::net::client(std::time::Duration::from_secs(10)).unwrap(),
+            &o11y::net::client(std::time::Duration::from_secs(10)).unwrap(),
             &format!("http://127.0.0.1:{}/api/1/", ports[3]),
             "t",
             "dev",

@@ -1,10 +1,17 @@
 //! Properties of the patchers on generated input: they never panic, and a second pass over
-//! their own output changes nothing.
+//! their own output changes nothing. The inputs are built to contain what the patchers look
+//! for (a backend service, an app, its services), and each property counts how many cases
+//! reached its real check: a generator that only makes junk proves nothing.
 
-use o11y::integrations::{Integration, PyFile};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use o11y::integrations::all;
+use o11y::patch::plan::Plan;
 use o11y::patch::plan::{plan, Inputs, Source, Target};
 use o11y::patch::{compose, requirements};
+use o11y::spec::PyFile;
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 
 fn lines_of(fragments: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
     (
@@ -116,13 +123,160 @@ fn compose_change(service: &str) -> compose::ComposeChange<'_> {
             .collect(),
         remove_env: vec!["OLD_VAR".into()],
         order: vars.iter().map(|v| v.to_string()).collect(),
-        add_daemon: Some(("xray-daemon", "{i}xray-daemon:{e}{i}{i}image: x{e}")),
-        remove_daemon: None,
+        add_services: vec![("xray-daemon", "{i}xray-daemon:{e}{i}{i}image: x{e}")],
+        remove_services: Vec::new(),
         extra_host: Some("host.docker.internal:host-gateway"),
     }
 }
 
-fn inputs(app: &str, home: &str, req: &str) -> Inputs {
+/// A compose file with a `backend-flask` service, in the shapes real files take: keys in any
+/// order, map or list environment (or none, or one from a merge key), comments and blank
+/// lines anywhere, 2 or 4 spaces, other services around it.
+fn compose_file() -> impl Strategy<Value = String> {
+    let env = prop_oneof![
+        Just(None),
+        Just(Some(
+            "environment:\n  A: \"b\"\n  OTEL_SERVICE_NAME: x".to_string()
+        )),
+        Just(Some("environment:\n  - A=b\n  - OLD_VAR=1".to_string())),
+        Just(Some("environment:\n  <<: *env\n  K2: v".to_string())),
+        Just(Some("environment:".to_string())),
+    ];
+    let extra = prop::sample::subsequence(
+        vec![
+            "build: ./backend-flask",
+            "ports:\n  - \"4567:4567\"",
+            "env_file:\n  - backend-flask.env",
+            "extra_hosts:\n  - \"a:1.2.3.4\"",
+            "# a comment",
+            "volumes:\n  - ./backend-flask:/backend-flask",
+        ],
+        0..6,
+    );
+    (
+        env,
+        extra,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(env, mut keys, four, crlf, db_first, anchor, daemon)| {
+            let unit = if four { "    " } else { "  " };
+            if let Some(e) = env {
+                keys.insert(keys.len() / 2, Box::leak(e.into_boxed_str()));
+            }
+            if keys.is_empty() {
+                keys.push("build: .");
+            }
+            let indent = |text: &str, levels: usize| -> String {
+                text.lines()
+                    .map(|l| {
+                        let body = l.trim_start_matches(' ');
+                        let own = (l.len() - body.len()) / 2;
+                        format!("{}{body}", unit.repeat(levels + own))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let mut out = String::new();
+            if anchor {
+                out.push_str(&format!("x-env: &env\n{unit}K: v\n\n"));
+            }
+            out.push_str("services:\n");
+            let db = format!("{unit}db:\n{}\n", indent("image: postgres", 2));
+            if db_first {
+                out.push_str(&db);
+            }
+            out.push_str(&format!("{unit}backend-flask:\n"));
+            for k in &keys {
+                out.push_str(&indent(k, 2));
+                out.push('\n');
+            }
+            if !db_first {
+                out.push_str(&db);
+            }
+            if daemon {
+                out.push_str(&format!(
+                    "{unit}xray-daemon:\n{}\n",
+                    indent("image: amazon/aws-xray-daemon", 2)
+                ));
+            }
+            if crlf {
+                out = out.replace('\n', "\r\n");
+            }
+            out
+        })
+}
+
+/// app.py as students write it: imports, `app = Flask(__name__)` at module level or in a
+/// factory, routes, maybe a main guard; 2 or 4 spaces.
+fn app_file() -> impl Strategy<Value = String> {
+    (
+        prop::sample::subsequence(
+            vec![
+                "import os",
+                "from flask import request",
+                "import datetime",
+                "from datetime import datetime, timezone",
+            ],
+            0..4,
+        ),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        0..3usize,
+    )
+        .prop_map(|(imports, factory, guard, four, routes)| {
+            let u = if four { "    " } else { "  " };
+            let mut s = String::from("from flask import Flask\n");
+            for i in imports {
+                s.push_str(i);
+                s.push('\n');
+            }
+            s.push('\n');
+            let route = |n: usize, base: &str| {
+                format!("{base}@app.route(\"/r{n}\")\n{base}def r{n}():\n{base}{u}return {{}}\n\n")
+            };
+            if factory {
+                s.push_str(&format!("def create_app():\n{u}app = Flask(__name__)\n"));
+                for n in 0..routes {
+                    s.push_str(&route(n, u));
+                }
+                s.push_str(&format!("{u}return app\n"));
+            } else {
+                s.push_str("app = Flask(__name__)\n\n");
+                for n in 0..routes {
+                    s.push_str(&route(n, ""));
+                }
+            }
+            if guard {
+                s.push_str(&format!("\nif __name__ == \"__main__\":\n{u}app.run()\n"));
+            }
+            s
+        })
+}
+
+/// A Cruddur service module: the class, its `run`, a result, and the return at the end, in
+/// a `with` block, or not at all.
+fn service_file(class: &'static str) -> impl Strategy<Value = String> {
+    (any::<bool>(), 0..3usize, any::<bool>()).prop_map(move |(four, shape, docstring)| {
+        let u = if four { "    " } else { "  " };
+        let mut s = format!("from datetime import datetime, timedelta, timezone\n\nclass {class}:\n{u}def run(user_handle=None):\n");
+        if docstring {
+            s.push_str(&format!("{u}{u}\"\"\"The activities.\"\"\"\n"));
+        }
+        match shape {
+            0 => s.push_str(&format!("{u}{u}results = []\n{u}{u}return results\n")),
+            1 => s.push_str(&format!("{u}{u}with open(\"/dev/null\") as f:\n{u}{u}{u}results = []\n{u}{u}{u}return results\n")),
+            _ => s.push_str(&format!("{u}{u}results = []\n{u}{u}print(results)\n")),
+        }
+        s
+    })
+}
+
+fn inputs(app: &str, home: &str, user: &str, req: &str) -> Inputs {
     let src = |path: &str, text: &str| Source {
         path: path.into(),
         text: text.into(),
@@ -143,12 +297,12 @@ fn inputs(app: &str, home: &str, req: &str) -> Inputs {
             ),
             (
                 PyFile::UserActivities,
-                Some(src("backend-flask/services/user_activities.py", home)),
+                Some(src("backend-flask/services/user_activities.py", user)),
             ),
         ],
         gitpod: Some(src(".gitpod.yml", "\nvscode:\n  extensions: []\n")),
         devcontainer: None,
-        sampling_rule: None,
+        present: Vec::new(),
         config: None,
         app_file: "app.py".into(),
         linked: Vec::new(),
@@ -157,7 +311,7 @@ fn inputs(app: &str, home: &str, req: &str) -> Inputs {
 }
 
 /// Applies a plan's edits to the inputs, as `apply` would to the files.
-fn applied(mut i: Inputs, p: &o11y::patch::plan::Plan) -> Inputs {
+fn applied(mut i: Inputs, p: &Plan) -> Inputs {
     for e in &p.edits {
         let set = |s: &mut Option<Source>| {
             if let Some(s) = s.as_mut().filter(|s| s.path == e.path) {
@@ -178,59 +332,124 @@ fn applied(mut i: Inputs, p: &o11y::patch::plan::Plan) -> Inputs {
                 text: e.after.clone(),
             });
         }
-        if e.path == "aws/json/xray.json" {
-            i.sampling_rule = Some(Source {
-                path: e.path.clone(),
-                text: e.after.clone(),
-            });
+        if e.created && !i.present.contains(&e.path) {
+            i.present.push(e.path.clone());
         }
     }
     i
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
 
-    #[test]
-    fn requirements_never_panic_and_settle(text in lines_of(REQ, 12), junk in ".{0,40}") {
-        let add = ["opentelemetry-api", "aws-xray-sdk", "watchtower", "rollbar"];
-        let _ = requirements::patch(&junk, &add, &["blinker"]);
-        if let Ok(once) = requirements::patch(&text, &add, &[]) {
-            prop_assert_eq!(requirements::patch(&once, &add, &[]).unwrap(), once.clone());
-            // Everything that was there is still there, in order.
-            let kept: Vec<&str> = once.lines().filter(|l| text.lines().any(|t| t == *l)).collect();
-            prop_assert_eq!(kept.len(), text.lines().count());
-        }
-    }
-
-    #[test]
-    fn compose_never_panics_and_settles(text in lines_of(YAML, 16), junk in ".{0,60}") {
-        let change = compose_change("backend-flask");
-        let _ = compose::patch(&junk, &change);
-        if let Ok(once) = compose::patch(&text, &change) {
-            prop_assert_eq!(compose::patch(&once, &change).unwrap(), once.clone());
-            prop_assert!(compose::validate(&once).is_ok() || compose::validate(&text).is_err());
-        }
-    }
-
-    #[test]
-    fn python_plan_never_panics_and_settles(
-        app in lines_of(PY, 14),
-        home in lines_of(PY, 10),
-        req in lines_of(REQ, 6),
-    ) {
-        let target = Target { enabled: Integration::ALL.to_vec(), only: None, local: false };
-        let i = inputs(&app, &home, &req);
-        if let Ok(first) = plan(&i, &target) {
-            for e in &first.edits {
-                if e.path.ends_with(".py") {
-                    prop_assert!(o11y::patch::python::check(&e.after).is_ok(), "{} broke:\n{}", e.path, e.after);
-                }
+#[test]
+fn requirements_never_panic_and_settle() {
+    let settled = AtomicUsize::new(0);
+    let add = ["opentelemetry-api", "aws-xray-sdk", "watchtower", "rollbar"];
+    runner(1000)
+        .run(&(lines_of(REQ, 12), ".{0,40}"), |(text, junk)| {
+            let _ = requirements::patch(&junk, &add, &["blinker"]);
+            if let Ok(once) = requirements::patch(&text, &add, &[]) {
+                prop_assert_eq!(requirements::patch(&once, &add, &[]).unwrap(), once.clone());
+                // Everything that was there is still there, in order.
+                let kept: Vec<&str> = once
+                    .lines()
+                    .filter(|l| text.lines().any(|t| t == *l))
+                    .collect();
+                prop_assert_eq!(kept.len(), text.lines().count());
+                settled.fetch_add(1, Ordering::Relaxed);
             }
-            let second = plan(&applied(i, &first), &target).unwrap();
-            prop_assert!(second.is_empty(), "second plan not empty: {:?}", second.edits.iter().map(|e| &e.path).collect::<Vec<_>>());
-        }
-    }
+            Ok(())
+        })
+        .unwrap();
+    let n = settled.into_inner();
+    eprintln!("{n} cases reached the check");
+    assert!(n >= 300, "only {n} of 1000 cases reached the check");
+}
+
+#[test]
+fn compose_never_panics_and_settles() {
+    let settled = AtomicUsize::new(0);
+    let change = compose_change("backend-flask");
+    runner(1000)
+        .run(
+            &(compose_file(), lines_of(YAML, 16), ".{0,60}"),
+            |(text, junk_lines, junk)| {
+                let _ = compose::patch(&junk, &change);
+                let _ = compose::patch(&junk_lines, &change);
+                if let Ok(once) = compose::patch(&text, &change) {
+                    prop_assert_eq!(compose::patch(&once, &change).unwrap(), once.clone());
+                    prop_assert!(compose::validate(&once).is_ok(), "{}", once);
+                    let svc = compose::services(&once).unwrap();
+                    prop_assert!(svc.iter().any(|s| s.name == "xray-daemon"), "{}", once);
+                    settled.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+    let n = settled.into_inner();
+    eprintln!("{n} cases reached the check");
+    assert!(n >= 500, "only {n} of 1000 compose files reached the check");
+}
+
+#[test]
+fn python_plan_never_panics_and_settles() {
+    let settled = AtomicUsize::new(0);
+    let target = Target {
+        all: all().to_vec(),
+        enabled: all().to_vec(),
+        only: None,
+        local: false,
+    };
+    let strategy = (
+        app_file(),
+        service_file("HomeActivities"),
+        service_file("UserActivities"),
+        lines_of(REQ, 6),
+        lines_of(PY, 14),
+    );
+    runner(400)
+        .run(&strategy, |(app, home, user, req, junk)| {
+            let _ = plan(&inputs(&junk, &junk, &junk, &req), &target);
+            let i = inputs(&app, &home, &user, &req);
+            if let Ok(first) = plan(&i, &target) {
+                for e in &first.edits {
+                    if e.path.ends_with(".py") {
+                        prop_assert!(
+                            o11y::patch::python::check(&e.after).is_ok(),
+                            "{} broke:\n{}",
+                            e.path,
+                            e.after
+                        );
+                        let dead = o11y::patch::python::unreachable_blocks(&e.after, all());
+                        prop_assert!(
+                            dead.is_empty(),
+                            "{} has a block after a return:\n{}",
+                            e.path,
+                            e.after
+                        );
+                    }
+                }
+                let second = plan(&applied(i, &first), &target).unwrap();
+                prop_assert!(
+                    second.is_empty(),
+                    "second plan not empty: {:?}",
+                    second.edits.iter().map(|e| &e.path).collect::<Vec<_>>()
+                );
+                settled.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let n = settled.into_inner();
+    eprintln!("{n} cases reached the check");
+    assert!(n >= 300, "only {n} of 400 projects reached the check");
 }
 
 /// Values as keys really look, and the characters that break a naive .env: quotes, `$`,

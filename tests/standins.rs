@@ -18,7 +18,7 @@ async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
 async fn honeycomb_answers_as_its_auth_api_documents() {
     let fake = fake("none");
     let base = format!("http://127.0.0.1:{}", fake.port);
-    let http = o11y::integrations::net::client(std::time::Duration::from_secs(10)).unwrap();
+    let http = o11y::net::client(std::time::Duration::from_secs(10)).unwrap();
     let auth = |key: &str| {
         http.get(format!("{base}/1/auth"))
             .header("X-Honeycomb-Team", key)
@@ -68,7 +68,7 @@ async fn honeycomb_answers_as_its_auth_api_documents() {
 async fn rollbar_checks_the_schema_before_the_token_and_refuses_with_403() {
     let fake = fake("none");
     let url = format!("http://127.0.0.1:{}/api/1/item/", fake.port);
-    let http = o11y::integrations::net::client(std::time::Duration::from_secs(10)).unwrap();
+    let http = o11y::net::client(std::time::Duration::from_secs(10)).unwrap();
     let item = json!({"data": {"environment": "t", "body": {"message": {"body": "hi"}}}});
     let post = |token: Option<&str>, body: &Value| {
         let r = http.post(&url).json(body);

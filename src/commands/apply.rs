@@ -2,6 +2,7 @@
 
 use crate::cli::{ApplyArgs, Global};
 use crate::error::{Failure, EXIT_OK};
+use crate::integrations;
 use crate::listen;
 use crate::patch::apply;
 use crate::patch::plan::Plan;
@@ -10,7 +11,7 @@ use crate::secrets::dotenv;
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
-    let p = super::find_project(g)?;
+    let p = super::shared::find_project(g)?;
     if a.cloud {
         // Only the endpoints switch back; the code changes stay as they are.
         let w =
@@ -27,19 +28,23 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
     } else {
         Vec::new()
     };
-    let plan = super::compute_plan(&p, super::enabled(&p), a.only.clone(), a.local)?;
+    let plan =
+        super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), a.local)?;
     let code = execute_with(&p, &plan, &quiet, a.yes, a.json, out)?;
     if a.local {
         say_local_mode(&quiet, out);
     } else if !plan.is_empty() {
-        let aws = super::enabled(&p).iter().any(|i| i.uses_aws());
+        let enabled = super::shared::enabled(&p);
+        let mut keys: Vec<&str> = enabled
+            .iter()
+            .flat_map(|i| i.spec().secrets.iter().map(|s| s.var))
+            .collect();
+        if enabled.iter().any(|i| i.uses_aws()) {
+            keys.push("AWS credentials and region");
+        }
         out.say(&format!(
             "Next: set your keys ({}) with `o11y init` (or in .env); `o11y doctor` checks them and `o11y smoke` sends a test signal to each service. Then `{} up` and open /api/activities/home. No account yet? `o11y apply --local`.",
-            if aws {
-                "HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN, AWS credentials and region"
-            } else {
-                "HONEYCOMB_API_KEY, ROLLBAR_ACCESS_TOKEN"
-            },
+            keys.join(", "),
             crate::project::compose_command()
         ));
     }
@@ -54,19 +59,13 @@ pub fn local_env(existing: &str) -> Vec<(String, String)> {
         ports: listen::Ports::default(),
     };
     let mut lines: Vec<(String, String)> = endpoints
-        .env("host.docker.internal")
+        .env("host.docker.internal", integrations::all())
         .into_iter()
         .filter(|(k, _)| *k != "OTEL_EXPORTER_OTLP_HEADERS")
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     let own = dotenv::keys_outside_block(existing);
-    for (k, v) in [
-        ("HONEYCOMB_API_KEY", "local"),
-        ("ROLLBAR_ACCESS_TOKEN", "local"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-    ] {
+    for (k, v) in integrations::local_dummies() {
         if !own.iter().any(|o| o == k) {
             lines.push((k.to_string(), v.to_string()));
         }

@@ -2,6 +2,7 @@
 //! copy it to a scratch folder, apply week 2, start the receivers, run the backend (or send
 //! smoke signals when Python and its packages are not there), and show what arrived.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -10,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{DemoArgs, Global};
 use crate::error::{Failure, EXIT_ERROR, EXIT_OK};
-use crate::integrations::{cloudwatch, honeycomb, rollbar, xray, Integration};
+use crate::integrations;
 use crate::listen::{self, Arrival, Endpoints, Ports};
 use crate::patch::apply;
 use crate::project;
+use crate::spec::{Integration, ReceiverKind};
 use crate::ui::Printer;
 
 /// The example project, compiled in so `demo` works from any folder.
@@ -291,34 +293,45 @@ fn free_port() -> Result<u16, Failure> {
         })
 }
 
-/// What the demo waits for, per signal.
-#[derive(Default)]
-struct Seen {
-    trace: bool,
-    xray: bool,
-    log: bool,
-    rollbar: bool,
-}
+/// What the demo waits for: a signal of each integration (from the real backend, one that
+/// shows its own code ran).
+struct Seen(BTreeMap<Integration, bool>);
 
 impl Seen {
+    fn new() -> Seen {
+        Seen(integrations::all().iter().map(|i| (*i, false)).collect())
+    }
+
     fn all(&self) -> bool {
-        self.trace && self.xray && self.log && self.rollbar
+        self.0.values().all(|v| *v)
+    }
+
+    /// All but the ones that arrive only when the backend stops (CloudWatch's batch).
+    fn all_but_logs(&self) -> bool {
+        self.0
+            .iter()
+            .all(|(i, v)| *v || i.spec().receiver.kind == ReceiverKind::Logs)
     }
 
     fn note(&mut self, a: &Arrival, real_app: bool) {
-        match a {
-            Arrival::Trace { spans, .. } => {
-                self.trace |= !real_app || spans.iter().any(|s| s.name == "mock-data")
+        let Some(kind) = a.receiver() else { return };
+        for (i, seen) in self.0.iter_mut() {
+            if i.spec().receiver.kind == kind {
+                *seen |= !real_app || shows_own_code(a);
             }
-            Arrival::Xray { subsegments, .. } => {
-                self.xray |= !real_app || subsegments.iter().any(|s| s.name == "mock-data")
-            }
-            Arrival::Log { messages, .. } => {
-                self.log |= !real_app || messages.iter().any(|m| m.contains("HomeActivities"))
-            }
-            Arrival::Rollbar { .. } => self.rollbar = true,
-            Arrival::Malformed { .. } => {}
         }
+    }
+}
+
+/// Whether an arrival from the real backend shows o11y's own code ran: the mock-data span or
+/// subsegment, the HomeActivities log line; any Rollbar item.
+fn shows_own_code(a: &Arrival) -> bool {
+    match a {
+        Arrival::Trace { spans, .. } => spans.iter().any(|s| s.name == "mock-data"),
+        Arrival::Xray { subsegments, .. } => subsegments.iter().any(|s| s.name == "mock-data"),
+        Arrival::Log { messages, .. } => messages.iter().any(|m| m.contains("HomeActivities")),
+        Arrival::Rollbar { .. } => true,
+        Arrival::Malformed { .. } => false,
     }
 }
 
@@ -341,8 +354,8 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         root.display()
     ));
 
-    let p = project::detect(&root, true, None)?;
-    let plan = super::compute_plan(&p, Integration::ALL.to_vec(), None, false)?;
+    let p = project::detect(&root, true, None, integrations::all())?;
+    let plan = super::shared::compute_plan(&p, integrations::all().to_vec(), None, false)?;
     let applied = apply::apply(&p.root, &plan)?;
     let added: usize = plan.edits.iter().map(|e| e.added_lines).sum();
     out.say(&format!(
@@ -351,7 +364,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         applied.files.len()
     ));
 
-    let rt = super::runtime()?;
+    let rt = super::shared::runtime()?;
     let code = rt.block_on(async {
         let mut running = listen::start(IpAddr::V4(Ipv4Addr::LOCALHOST), Ports::any())
             .await
@@ -359,10 +372,10 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         out.say(&format!(
             "{} Started the local receivers (traces :{}, X-Ray :{}, logs :{}, Rollbar :{})",
             out.bold("3/4"),
-            running.endpoints.ports.otlp,
-            running.endpoints.ports.xray,
-            running.endpoints.ports.logs,
-            running.endpoints.ports.rollbar
+            running.endpoints.ports.get(ReceiverKind::Otlp),
+            running.endpoints.ports.get(ReceiverKind::XrayDaemon),
+            running.endpoints.ports.get(ReceiverKind::Logs),
+            running.endpoints.ports.get(ReceiverKind::Rollbar)
         ));
         let mut python = if a.smoke_only { None } else { find_python(a.python.as_ref()) };
         if python.is_none() && !a.smoke_only && !a.no_install && a.python.is_none() {
@@ -396,7 +409,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
             }
         };
         out.say("");
-        let mut seen = Seen::default();
+        let mut seen = Seen::new();
         let mut tally = crate::ui::listen::Tally::default();
         let mut traces = crate::ui::listen::Traces::default();
         let draw = |arrivals: Vec<Arrival>| {
@@ -410,7 +423,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         let mut stopped = false;
         while !seen.all() && Instant::now() < deadline {
             // The log handler sends on a timer; stopping the backend (SIGTERM) flushes it.
-            if !stopped && seen.trace && seen.xray && seen.rollbar {
+            if !stopped && seen.all_but_logs() {
                 if let Some(b) = backend.as_mut() {
                     stop(b).await;
                 }
@@ -435,10 +448,15 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
         }
         out.say("");
         let mark = |ok: bool| if ok { out.green("✔") } else { out.red("✖") };
-        out.say(&format!("{} traces (Honeycomb over OTLP){}", mark(seen.trace), if real_app { ", with the mock-data span" } else { "" }));
-        out.say(&format!("{} X-Ray segments{}", mark(seen.xray), if real_app { ", with the mock-data subsegment" } else { "" }));
-        out.say(&format!("{} CloudWatch log events{}", mark(seen.log), if real_app { " (\"HomeActivities\")" } else { "" }));
-        out.say(&format!("{} Rollbar items", mark(seen.rollbar)));
+        for (i, ok) in &seen.0 {
+            let r = i.spec().receiver;
+            out.say(&format!(
+                "{} {}{}",
+                mark(*ok),
+                r.shown,
+                if real_app { r.shown_real } else { "" }
+            ));
+        }
         if seen.all() {
             out.success(&format!(
                 "Demo done in {:.1} s: {}, and o11y received them ({}).",
@@ -491,10 +509,6 @@ async fn start_backend(
         .env("PYTHONUNBUFFERED", "1")
         .env("OTEL_SERVICE_NAME", crate::project::DEFAULT_SERVICE)
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("ROLLBAR_ACCESS_TOKEN", "local")
         .env_remove("AWS_PROFILE")
         .env_remove("FLASK_DEBUG")
         .stdin(Stdio::null())
@@ -504,7 +518,10 @@ async fn start_backend(
         )
         .stderr(log)
         .kill_on_drop(true);
-    for (k, v) in e.env(&e.host) {
+    for (k, v) in e.env(&e.host, integrations::all()) {
+        cmd.env(k, v);
+    }
+    for (k, v) in integrations::local_dummies() {
         cmd.env(k, v);
     }
     let child = cmd.spawn().map_err(|e| {
@@ -518,7 +535,7 @@ async fn start_backend(
         out.bold("4/4"),
         ROUTES.join(", ")
     ));
-    let client = crate::integrations::net::client(Duration::from_secs(5))?;
+    let client = crate::net::client(Duration::from_secs(5)).map_err(super::shared::bug)?;
     let base = format!("http://127.0.0.1:{port}");
     let up = Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -568,33 +585,26 @@ async fn stop(child: &mut tokio::process::Child) {
 }
 
 async fn send_smoke(e: &Endpoints) -> Result<(), Failure> {
-    let host = &e.host;
-    let p = e.ports;
-    let bug = |what: &str, err: String| {
-        fail(
-            format!("the local {what} receiver did not take the test signal: {err}"),
-            "this is a bug; please report it",
-        )
-    };
-    honeycomb::send_smoke(
-        &format!("http://{host}:{}", p.otlp),
-        crate::project::DEFAULT_SERVICE,
-    )
-    .await
-    .map_err(|err| bug("OTLP", err))?;
-    xray::send_smoke(
-        &format!("{host}:{}", p.xray),
-        crate::project::DEFAULT_SERVICE,
-    )
-    .await
-    .map_err(|err| bug("X-Ray", err))?;
-    cloudwatch::send_smoke_local(&format!("http://{host}:{}", p.logs))
-        .await
-        .map_err(|err| bug("CloudWatch Logs", err))?;
-    let api = format!("http://{host}:{}/api/1/", p.rollbar);
-    let client = crate::integrations::net::client(std::time::Duration::from_secs(5))?;
-    rollbar::send_smoke(&client, &api, "local", "development")
-        .await
-        .map_err(|err| bug("Rollbar", err.explain(&api).0))?;
+    let http = crate::net::client(Duration::from_secs(5)).map_err(super::shared::bug)?;
+    for i in integrations::all() {
+        let kind = i.spec().receiver.kind;
+        let target = integrations::LocalTarget {
+            http: http.clone(),
+            host: e.host.clone(),
+            port: e.ports.get(kind),
+            service: crate::project::DEFAULT_SERVICE.into(),
+        };
+        (integrations::def(*i).local_smoke)(target)
+            .await
+            .map_err(|err| {
+                fail(
+                    format!(
+                        "the local {} receiver did not take the test signal: {err}",
+                        kind.key()
+                    ),
+                    "this is a bug; please report it",
+                )
+            })?;
+    }
     Ok(())
 }

@@ -1,62 +1,26 @@
 //! `o11y doctor`: every check at once, one screen, a fix for each problem.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::cli::{DoctorArgs, Global};
-use crate::doctor::{self, Ctx, Endpoints, Status};
+use crate::context::{Check, Ctx};
+use crate::doctor;
 use crate::error::Failure;
-use crate::integrations::cloudwatch;
+use crate::integrations;
 use crate::patch::apply;
-use crate::secrets::dotenv;
+use crate::report::{Report, Status};
 use crate::ui::Printer;
 
-pub fn context(g: &Global, a: &DoctorArgs) -> Result<Ctx, Failure> {
-    let project =
-        super::find_project(g).map_err(|f| format!("{} ({})", f.message, f.hints.join("; ")));
-    let inputs = project.as_ref().ok().and_then(|p| p.inputs().ok());
-    let enabled = project
-        .as_ref()
-        .map(super::enabled)
-        .unwrap_or_else(|_| crate::integrations::Integration::ALL.to_vec());
-    let mut vars: BTreeMap<String, (String, &'static str)> = BTreeMap::new();
-    if let Ok(p) = &project {
-        let text = std::fs::read_to_string(p.root.join(dotenv::FILE)).unwrap_or_default();
-        for (k, v) in dotenv::parse(&text) {
-            vars.insert(k, (v, doctor::DOTENV));
-        }
+fn options(a: &DoctorArgs) -> super::shared::Options<'_> {
+    super::shared::Options {
+        timeout: a.timeout,
+        apis: &a.apis,
+        backend_url: a.backend_url.clone(),
     }
-    for (k, v) in std::env::vars() {
-        vars.insert(k, (v, "in this shell"));
-    }
-    let apis = super::apis(project.as_ref().ok(), &a.honeycomb_api, &a.rollbar_api)?;
-    let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
-    // Requests give up a little before the check does, so the diagnosis is the service's own.
-    let http = crate::integrations::net::client(timeout.mul_f64(0.8))?;
-    Ok(Ctx {
-        project: project.clone(),
-        inputs,
-        enabled,
-        vars,
-        endpoints: Endpoints {
-            honeycomb_api: apis.honeycomb,
-            rollbar_api: apis.rollbar,
-            backend: a.backend_url.clone(),
-            notes: apis.notes,
-        },
-        http,
-        timeout,
-        aws: Default::default(),
-        cwd: std::env::current_dir().unwrap_or_default(),
-        local: project
-            .as_ref()
-            .is_ok_and(|p| dotenv::in_local_mode(&p.root)),
-    })
 }
 
 pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
-    let rt = super::runtime()?;
+    let rt = super::shared::runtime()?;
     let all = doctor::registry();
     if let Some(only) = &a.only {
         let unknown: Vec<&str> = only
@@ -82,7 +46,7 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
             ));
         }
     }
-    let checks: Vec<doctor::Check> = all
+    let checks: Vec<Check> = all
         .into_iter()
         .filter(|c| {
             a.only
@@ -90,7 +54,7 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
                 .is_none_or(|o| o.iter().any(|p| c.id.starts_with(p.trim())))
         })
         .collect();
-    if let Ok(p) = super::find_project(g) {
+    if let Ok(p) = super::shared::find_project(g) {
         // An apply that was interrupted is rolled back before anything is judged.
         if p.root.join(apply::STATE_DIR).join("journal.json").is_file() {
             let rolled = apply::lock(&p.root).and_then(|_l| apply::recover(&p.root));
@@ -103,7 +67,7 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
             }
         }
     }
-    let ctx = Arc::new(context(g, a)?);
+    let ctx = Arc::new(super::shared::context(g, &options(a))?);
     for n in &ctx.endpoints.notes {
         out.say(n);
     }
@@ -114,7 +78,7 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
     if a.fix && report.verdict != Status::Ok {
         let fixed = rt.block_on(fix(&ctx, &report, out));
         if fixed > 0 {
-            let ctx = Arc::new(context(g, a)?);
+            let ctx = Arc::new(super::shared::context(g, &options(a))?);
             report = rt.block_on(doctor::run(ctx, checks));
             let left = report
                 .checks
@@ -137,11 +101,11 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
             out.data(&line);
         }
     }
-    Ok(report.exit_code(a.strict))
+    Ok(report.exit_status(a.strict).code())
 }
 
 /// Makes the fixes o11y can make; returns how many it made.
-async fn fix(ctx: &Ctx, report: &doctor::Report, out: &Printer) -> usize {
+async fn fix(ctx: &Arc<Ctx>, report: &Report, out: &Printer) -> usize {
     let failing = |id: &str| {
         report
             .checks
@@ -150,18 +114,21 @@ async fn fix(ctx: &Ctx, report: &doctor::Report, out: &Printer) -> usize {
     };
     let mut made = 0;
     if let Ok(p) = &ctx.project {
-        let code = [
+        // What a re-apply of o11y's changes fixes.
+        let mut code: Vec<String> = [
             "project.requirements",
             "project.compose",
             "project.workspace",
-            "xray.daemon",
-            "honeycomb.code",
-            "xray.code",
-            "cloudwatch.code",
-            "rollbar.code",
-        ];
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for d in integrations::REGISTRY {
+            code.push(format!("{}.code", d.spec.name));
+            code.extend(d.fixed_by_apply.iter().map(|s| s.to_string()));
+        }
         if code.iter().any(|id| failing(id)) {
-            match super::compute_plan(p, ctx.enabled.clone(), None, false) {
+            match super::shared::compute_plan(p, ctx.enabled.clone(), None, false) {
                 Ok(plan) if !plan.is_empty() => match apply::apply(&p.root, &plan) {
                     Ok(a) => {
                         out.success(&format!(
@@ -195,36 +162,15 @@ async fn fix(ctx: &Ctx, report: &doctor::Report, out: &Printer) -> usize {
             }
         }
     }
-    if failing("xray.resources") {
-        let service = ctx.service();
-        match crate::integrations::xray::project_rule(ctx.root(), &service) {
-            Ok(rule) => {
-                match crate::integrations::xray::provision(ctx.aws().await, &service, &rule, true)
-                    .await
-                {
-                    Ok((notes, _)) => {
-                        out.success(&format!("fixed: {}", notes.join("; ")));
-                        made += 1;
-                    }
-                    Err(f) => out.warn(&format!(
-                        "could not create the X-Ray group and rule: {}",
-                        f.line("AWS X-Ray", "xray")
-                    )),
+    for d in integrations::REGISTRY {
+        for f in d.fixes.iter().filter(|f| failing(f.check)) {
+            match (f.run)(ctx.clone()).await {
+                Ok(done) => {
+                    out.success(&format!("fixed: {done}"));
+                    made += 1;
                 }
+                Err(e) => out.warn(&e),
             }
-            Err(e) => out.warn(&format!("could not read the sampling rule: {e}")),
-        }
-    }
-    if failing("cloudwatch.log_group") {
-        match cloudwatch::create_log_group(ctx.aws().await).await {
-            Ok(()) => {
-                out.success("fixed: created the log group `cruddur`");
-                made += 1;
-            }
-            Err(f) => out.warn(&format!(
-                "could not create the log group: {}",
-                f.line("CloudWatch Logs", "logs")
-            )),
         }
     }
     made

@@ -5,24 +5,25 @@ use std::time::Duration;
 use crate::cli::{Global, ListenArgs};
 use crate::error::{Failure, EXIT_OK};
 use crate::listen::{self, Ports};
+use crate::spec::ReceiverKind;
 use crate::ui::listen::Tally;
 use crate::ui::Printer;
 
 pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
-    let rt = super::runtime()?;
+    let rt = super::shared::runtime()?;
     rt.block_on(async {
-        let ports = Ports {
-            otlp: a.otlp_port,
-            xray: a.xray_port,
-            logs: a.logs_port,
-            rollbar: a.rollbar_port,
-        };
+        let ports = Ports(std::collections::BTreeMap::from([
+            (ReceiverKind::Otlp, a.otlp_port),
+            (ReceiverKind::XrayDaemon, a.xray_port),
+            (ReceiverKind::Logs, a.logs_port),
+            (ReceiverKind::Rollbar, a.rollbar_port),
+        ]));
         let mut running = listen::start(a.bind, ports)
             .await
             .map_err(|e| Failure::new(e.to_string(), e.hint()))?;
         let e = &running.endpoints;
         out.say(&format!("o11y listen: receiving on {}", e.host));
-        for (what, var) in e.env(&e.host) {
+        for (what, var) in e.env(&e.host, crate::integrations::all()) {
             if what != "OTEL_EXPORTER_OTLP_HEADERS" {
                 out.say(&format!("  {what}={var}"));
             }
@@ -73,7 +74,7 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
                         draw(pushed);
                         draw(now.into_iter().collect());
                     }
-                    let counted = tally.traces + tally.xray_segments + tally.log_events + tally.rollbar_items;
+                    let counted = tally.arrivals();
                     if a.exit_after.is_some_and(|n| counted >= n) {
                         break;
                     }

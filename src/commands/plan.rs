@@ -5,8 +5,8 @@ use crate::error::{Failure, EXIT_OK, EXIT_PENDING};
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<u8, Failure> {
-    let p = super::find_project(g)?;
-    let plan = super::compute_plan(&p, super::enabled(&p), a.only.clone(), false)?;
+    let p = super::shared::find_project(g)?;
+    let plan = super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), false)?;
     if a.json {
         out.data(&serde_json::to_string_pretty(&plan).expect("a plan serialises"));
         return Ok(if plan.is_empty() {

@@ -6,14 +6,14 @@ use crate::error::Failure;
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ToggleArgs, on: bool, out: &Printer) -> Result<u8, Failure> {
-    let p = super::find_project(g)?;
-    let mut enabled = super::enabled(&p);
+    let p = super::shared::find_project(g)?;
+    let mut enabled = super::shared::enabled(&p);
     enabled.retain(|i| *i != a.name);
     if on {
         enabled.push(a.name);
         enabled.sort();
     }
-    let plan = super::compute_plan(&p, enabled, None, false)?;
+    let plan = super::shared::compute_plan(&p, enabled, None, false)?;
     out.say(&format!(
         "{} {}:",
         if on { "Switching on" } else { "Switching off" },

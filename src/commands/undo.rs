@@ -6,7 +6,7 @@ use crate::patch::apply;
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &UndoArgs, out: &Printer) -> Result<u8, Failure> {
-    let p = super::find_project(g)?;
+    let p = super::shared::find_project(g)?;
     let undone = apply::undo(&p.root, a.force)?;
     for f in &undone.restored {
         out.say(&format!("  restored {f}"));

@@ -1,9 +1,25 @@
 //! CloudWatch Logs: a watchtower handler on the `cruddur` logger.
 
-use super::{Anchor, EnvVar, Flaw, HandMade, Integration, PyBlock, PyFile, Spec};
+use crate::spec::{Anchor, EnvVar, Flaw, HandMade, PyBlock, PyFile, Receiver, ReceiverKind, Spec};
 
 pub const SPEC: Spec = Spec {
-    integration: Integration::Cloudwatch,
+    name: "cloudwatch",
+    title: "CloudWatch Logs",
+    blurb: "logs in AWS",
+    rank: 30,
+    uses_aws: true,
+    secrets: &[],
+    api: None,
+    receiver: Receiver {
+        kind: ReceiverKind::Logs,
+        env: &[("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://{host}:{port}")],
+        what: "log event",
+        shown: "CloudWatch log events",
+        shown_real: " (\"HomeActivities\")",
+    },
+    fallback_api: None,
+    compose_services: &[],
+    files: &[],
     packages: &["watchtower"],
     // Empty unless local mode points it at `o11y listen`; boto3 ignores an empty value.
     env: &[EnvVar {
@@ -61,8 +77,7 @@ pub const LOG_GROUP: &str = "cruddur";
 
 /// Sends one smoke event to a CloudWatch Logs endpoint that takes unsigned requests (`o11y
 /// listen`): creates the group and stream when missing, then PutLogEvents.
-pub async fn send_smoke_local(base: &str) -> Result<(), String> {
-    let client = super::smoke_client()?;
+pub async fn send_smoke_local(client: &reqwest::Client, base: &str) -> Result<(), String> {
     let call = |target: &str, body: serde_json::Value| {
         client
             .post(base)
@@ -83,20 +98,20 @@ pub async fn send_smoke_local(base: &str) -> Result<(), String> {
     )
     .await;
     let event = serde_json::json!({"logGroupName": LOG_GROUP, "logStreamName": "o11y-smoke",
-        "logEvents": [{"timestamp": super::unix_now().as_millis() as i64, "message": "o11y smoke test: CloudWatch Logs receives events"}]});
-    super::expect_2xx(call("PutLogEvents", event).await)
+        "logEvents": [{"timestamp": crate::net::unix_now().as_millis() as i64, "message": "o11y smoke test: CloudWatch Logs receives events"}]});
+    crate::net::expect_2xx(call("PutLogEvents", event).await)
         .await
         .map(|_| ())
 }
 
 /// Whether the log group exists (DescribeLogGroups by prefix).
-pub async fn log_group_exists(cfg: &aws_config::SdkConfig) -> Result<bool, super::net::Fault> {
+pub async fn log_group_exists(cfg: &aws_config::SdkConfig) -> Result<bool, crate::net::Fault> {
     let out = aws_sdk_cloudwatchlogs::Client::new(cfg)
         .describe_log_groups()
         .log_group_name_prefix(LOG_GROUP)
         .send()
         .await
-        .map_err(|e| super::aws::fault(&e))?;
+        .map_err(|e| crate::net::aws::fault(&e))?;
     Ok(out
         .log_groups()
         .iter()
@@ -104,7 +119,7 @@ pub async fn log_group_exists(cfg: &aws_config::SdkConfig) -> Result<bool, super
 }
 
 /// Creates the log group; "already exists" is fine.
-pub async fn create_log_group(cfg: &aws_config::SdkConfig) -> Result<(), super::net::Fault> {
+pub async fn create_log_group(cfg: &aws_config::SdkConfig) -> Result<(), crate::net::Fault> {
     use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
     match aws_sdk_cloudwatchlogs::Client::new(cfg)
         .create_log_group()
@@ -114,36 +129,47 @@ pub async fn create_log_group(cfg: &aws_config::SdkConfig) -> Result<(), super::
     {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("ResourceAlreadyExistsException") => Ok(()),
-        Err(e) => Err(super::aws::fault(&e)),
+        Err(e) => Err(crate::net::aws::fault(&e)),
     }
 }
 
-pub fn checks() -> Vec<crate::doctor::Check> {
-    use crate::doctor::{Check, Group, Outcome};
-    vec![Check {
-        id: "cloudwatch.log_group",
-        group: Group::Services,
-        title: "log group cruddur",
-        integration: Some(Integration::Cloudwatch),
-        run: |c| {
-            Box::pin(async move {
-                let cfg = c.aws().await;
-                if cfg.region().is_none() {
-                    return Outcome::skip("no AWS region (see the credentials check)");
-                }
-                match log_group_exists(cfg).await {
-                    Ok(true) => Outcome::ok("log group `cruddur` exists"),
-                    Ok(false) => Outcome::fail(
-                        "log group `cruddur` does not exist yet",
-                        "run `o11y doctor --fix` (or start the backend: watchtower creates it)",
-                    ),
-                    Err(f) => {
-                        Outcome::fail(f.line("CloudWatch Logs", "logs"), super::aws::hint(&f))
-                    }
-                }
-            })
+pub fn checks() -> Vec<crate::context::Check> {
+    use crate::context::Check;
+    use crate::report::{Group, Outcome};
+    vec![
+        Check {
+            id: "cloudwatch.code",
+            group: Group::Project,
+            title: "CloudWatch Logs in the code",
+            integration: Some(crate::spec::Integration(&SPEC)),
+            run: |c| crate::context::code_check(c, crate::spec::Integration(&SPEC)),
         },
-    }]
+        Check {
+            id: "cloudwatch.log_group",
+            group: Group::Services,
+            title: "log group cruddur",
+            integration: Some(crate::spec::Integration(&SPEC)),
+            run: |c| {
+                Box::pin(async move {
+                    let cfg = c.aws().await;
+                    if cfg.region().is_none() {
+                        return Outcome::skip("no AWS region (see the credentials check)");
+                    }
+                    match log_group_exists(cfg).await {
+                        Ok(true) => Outcome::ok("log group `cruddur` exists"),
+                        Ok(false) => Outcome::fail(
+                            "log group `cruddur` does not exist yet",
+                            "run `o11y doctor --fix` (or start the backend: watchtower creates it)",
+                        ),
+                        Err(f) => Outcome::fail(
+                            f.line("CloudWatch Logs", "logs"),
+                            crate::net::aws::hint(&f),
+                        ),
+                    }
+                })
+            },
+        },
+    ]
 }
 
 /// CreateLogGroup (if missing), a new stream, PutLogEvents (checking rejectedLogEventsInfo),
@@ -155,10 +181,10 @@ pub async fn smoke_aws(
     wait: std::time::Duration,
 ) -> Result<(String, bool), String> {
     use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-    let err = |f: super::net::Fault| f.line("CloudWatch Logs", "logs");
+    let err = |f: crate::net::Fault| f.line("CloudWatch Logs", "logs");
     create_log_group(cfg).await.map_err(err)?;
     let client = aws_sdk_cloudwatchlogs::Client::new(cfg);
-    let now = super::unix_now();
+    let now = crate::net::unix_now();
     let stream = format!("o11y-smoke-{}", now.as_secs());
     match client
         .create_log_stream()
@@ -171,7 +197,7 @@ pub async fn smoke_aws(
         Err(e)
             if aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata::code(&e)
                 == Some("ResourceAlreadyExistsException") => {}
-        Err(e) => return Err(err(super::aws::fault(&e))),
+        Err(e) => return Err(err(crate::net::aws::fault(&e))),
     }
     let message = format!("o11y smoke test {}", uuid::Uuid::new_v4());
     let event = InputLogEvent::builder()
@@ -186,7 +212,7 @@ pub async fn smoke_aws(
         .log_events(event)
         .send()
         .await
-        .map_err(|e| err(super::aws::fault(&e)))?;
+        .map_err(|e| err(crate::net::aws::fault(&e)))?;
     if let Some(r) = out.rejected_log_events_info() {
         return Err(format!(
             "CloudWatch Logs answered 200 but rejected the event: {r:?}"
@@ -195,7 +221,7 @@ pub async fn smoke_aws(
     if !verify {
         return Ok((stream, false));
     }
-    let read = super::aws::poll(wait, || async {
+    let read = crate::net::aws::poll(wait, || async {
         let got = client
             .get_log_events()
             .log_group_name(LOG_GROUP)
@@ -203,7 +229,7 @@ pub async fn smoke_aws(
             .start_from_head(true)
             .send()
             .await
-            .map_err(|e| err(super::aws::fault(&e)))?;
+            .map_err(|e| err(crate::net::aws::fault(&e)))?;
         Ok::<bool, String>(
             got.events()
                 .iter()
@@ -219,4 +245,66 @@ pub fn console_link(region: &str, stream: &str) -> String {
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{LOG_GROUP}/log-events/{}",
         stream.replace('/', "$252F")
     )
+}
+
+pub static DEF: super::behaviour::Def = super::behaviour::Def {
+    spec: &SPEC,
+    checks,
+    fixes: &[super::behaviour::Fix {
+        check: "cloudwatch.log_group",
+        run: |ctx| {
+            Box::pin(async move {
+                create_log_group(ctx.aws().await)
+                    .await
+                    .map(|()| "created the log group `cruddur`".to_string())
+                    .map_err(|f| {
+                        format!(
+                            "could not create the log group: {}",
+                            f.line("CloudWatch Logs", "logs")
+                        )
+                    })
+            })
+        },
+    }],
+    fixed_by_apply: &[],
+    verdict: None,
+    smoke: |ctx, o| Box::pin(smoke(ctx, o)),
+    local_smoke: |t| {
+        Box::pin(async move {
+            send_smoke_local(&t.http, &format!("http://{}:{}", t.host, t.port))
+                .await
+                .map(|()| "log event taken by `o11y listen`".to_string())
+        })
+    },
+};
+
+/// A log event to the `cruddur` group, read back.
+async fn smoke(
+    ctx: std::sync::Arc<crate::context::Ctx>,
+    o: super::behaviour::SmokeOpts,
+) -> crate::report::Step {
+    use crate::report::Step;
+    let cfg = ctx.aws().await;
+    let Some(region) = cfg.region().map(|r| r.to_string()) else {
+        return Step::failed(
+            "no AWS region",
+            "`export AWS_DEFAULT_REGION=us-east-1` (your region), then run `o11y smoke` again",
+        );
+    };
+    match smoke_aws(cfg, o.verify, o.wait).await {
+        Ok((stream, read)) => {
+            let link = Some(console_link(&region, &stream));
+            if read {
+                Step::verified(format!("log event read back in cruddur/{stream}"), link)
+            } else if o.verify {
+                Step::accepted(format!("log event accepted in cruddur/{stream}, not readable yet after {:.0} s; the link shows it in a minute", o.wait.as_secs_f64()), link)
+            } else {
+                Step::accepted(format!("log event accepted in cruddur/{stream}"), link)
+            }
+        }
+        Err(e) => Step::failed(
+            e,
+            "run `o11y doctor --only services,cloudwatch` for the cause",
+        ),
+    }
 }

@@ -1,9 +1,47 @@
 //! Honeycomb: OpenTelemetry traces over OTLP/HTTP.
 
-use super::{Anchor, EnvVar, HandMade, Integration, PyBlock, PyFile, Spec};
+use crate::spec::{
+    Anchor, Api, EnvVar, Fallback, HandMade, PyBlock, PyFile, Receiver, ReceiverKind, Secret, Spec,
+};
 
 pub const SPEC: Spec = Spec {
-    integration: Integration::Honeycomb,
+    name: "honeycomb",
+    title: "Honeycomb",
+    blurb: "traces over OpenTelemetry",
+    rank: 10,
+    uses_aws: false,
+    secrets: &[Secret {
+        var: KEY_VAR,
+        what: "Honeycomb API key",
+        checked: "Honeycomb key",
+        find: "Honeycomb → Environment settings → API keys (an ingest key)",
+        stdin_flag: "--honeycomb-key-stdin",
+        local_dummy: "local",
+        settings: &[(ENDPOINT_VAR, API)],
+    }],
+    api: Some(Api {
+        default: API,
+        env: API_VAR,
+        toml_key: "honeycomb_api",
+        flag: "honeycomb-api",
+    }),
+    receiver: Receiver {
+        kind: ReceiverKind::Otlp,
+        env: &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://{host}:{port}"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=local"),
+        ],
+        what: "span",
+        shown: "traces (Honeycomb over OTLP)",
+        shown_real: ", with the mock-data span",
+    },
+    fallback_api: Some(Fallback {
+        default: EU_API,
+        env: EU_API_VAR,
+        what: "Honeycomb EU",
+    }),
+    compose_services: &[],
+    files: &[],
     packages: &[
         "opentelemetry-api",
         "opentelemetry-sdk",
@@ -129,25 +167,34 @@ pub fn smoke_request(
 }
 
 /// Sends one smoke span to an OTLP/HTTP endpoint base (no path); returns its trace id (hex).
-pub async fn send_smoke(base: &str, service: &str) -> Result<String, String> {
-    send_smoke_with(base, service, &[])
+pub async fn send_smoke(
+    client: &reqwest::Client,
+    base: &str,
+    service: &str,
+) -> Result<String, String> {
+    send_smoke_with(client, base, service, &[])
         .await
-        .map_err(|f| f.line("the OTLP receiver", &super::net::host_of(base)))
+        .map_err(|f| f.line("the OTLP receiver", &crate::net::host_of(base)))
 }
 
 /// Sends one smoke span with extra headers (`x-honeycomb-team`, and `x-honeycomb-dataset` for
 /// classic keys). A 2xx whose body reports rejected spans (OTLP partial success) is a failure.
 pub async fn send_smoke_with(
+    client: &reqwest::Client,
     base: &str,
     service: &str,
     headers: &[(&str, &str)],
-) -> Result<String, super::net::Fault> {
+) -> Result<String, crate::net::Fault> {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
     use prost::Message;
     let id = *uuid::Uuid::new_v4().as_bytes();
     let span_id: [u8; 8] = id[..8].try_into().expect("8 bytes");
-    let req = smoke_request(service, id, span_id, super::unix_now().as_nanos() as u64);
-    let client = super::smoke_client().map_err(super::net::Fault::Other)?;
+    let req = smoke_request(
+        service,
+        id,
+        span_id,
+        crate::net::unix_now().as_nanos() as u64,
+    );
     let mut r = client
         .post(format!("{}/v1/traces", base.trim_end_matches('/')))
         .header("content-type", "application/x-protobuf")
@@ -155,10 +202,10 @@ pub async fn send_smoke_with(
     for (k, v) in headers {
         r = r.header(*k, *v);
     }
-    let (_, body) = super::net::send_bytes(r, &[]).await?;
+    let (_, body) = crate::net::send_bytes(r, &[]).await?;
     if let Ok(resp) = ExportTraceServiceResponse::decode(body.as_ref()) {
         if let Some(p) = resp.partial_success.filter(|p| p.rejected_spans > 0) {
-            return Err(super::net::Fault::BadBody(format!(
+            return Err(crate::net::Fault::BadBody(format!(
                 "the span was rejected: {}",
                 p.error_message
             )));
@@ -277,8 +324,8 @@ async fn auth(
     client: &reqwest::Client,
     api: &str,
     key: &str,
-) -> Result<KeyInfo, super::net::Fault> {
-    use super::net::{send, Fault};
+) -> Result<KeyInfo, crate::net::Fault> {
+    use crate::net::{send, Fault};
     let (_, body) = send(
         client
             .get(format!("{}/1/auth", api.trim_end_matches('/')))
@@ -332,12 +379,12 @@ pub async fn check_key(
     client: &reqwest::Client,
     api: &str,
     key: &str,
-) -> Result<KeyInfo, super::net::Fault> {
-    let eu = eu_fallback(api).filter(|eu| super::net::key_may_go_to(eu).is_ok());
+) -> Result<KeyInfo, crate::net::Fault> {
+    let eu = eu_fallback(api).filter(|eu| crate::net::key_may_go_to(eu).is_ok());
     match (auth(client, api, key).await, eu) {
-        (Err(super::net::Fault::Unauthorized), Some(eu)) => auth(client, &eu, key)
+        (Err(crate::net::Fault::Unauthorized), Some(eu)) => auth(client, &eu, key)
             .await
-            .map_err(|_| super::net::Fault::Unauthorized),
+            .map_err(|_| crate::net::Fault::Unauthorized),
         (other, _) => other,
     }
 }
@@ -348,9 +395,9 @@ pub async fn verdict(
     api: &str,
     key: &str,
     service: &str,
-) -> super::KeyVerdict {
-    use super::net::{host_of, Fault};
-    use super::KeyVerdict;
+) -> crate::report::KeyVerdict {
+    use crate::net::{host_of, Fault};
+    use crate::report::KeyVerdict;
     match check_key(http, api, key).await {
         Ok(info) => {
             if let Some((why, fix)) = info.unusable() {
@@ -385,7 +432,7 @@ pub async fn verdict(
         ),
         Err(f) => KeyVerdict::Unsure(
             f.line("Honeycomb", &host_of(api)),
-            f.hint(KEY_VAR, super::net::override_name(api, API, API_VAR)),
+            f.hint(KEY_VAR, crate::net::override_name(api, API, API_VAR)),
         ),
     }
 }
@@ -393,17 +440,25 @@ pub async fn verdict(
 /// The variable the backend's OTLP exporter reads its endpoint from.
 pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-pub fn checks() -> Vec<crate::doctor::Check> {
-    use crate::doctor::{Check, Group};
+pub fn checks() -> Vec<crate::context::Check> {
+    use crate::context::Check;
+    use crate::report::Group;
     vec![
+        Check {
+            id: "honeycomb.code",
+            group: Group::Project,
+            title: "Honeycomb in the code",
+            integration: Some(crate::spec::Integration(&SPEC)),
+            run: |c| crate::context::code_check(c, crate::spec::Integration(&SPEC)),
+        },
         Check {
             id: "honeycomb.secret",
             group: Group::Secrets,
             title: "HONEYCOMB_API_KEY",
-            integration: Some(Integration::Honeycomb),
+            integration: Some(crate::spec::Integration(&SPEC)),
             run: |c| {
                 Box::pin(async move {
-                    crate::doctor::checks::secret_present(&c, KEY_VAR, "the Honeycomb API key")
+                    crate::context::secret_present(&c, KEY_VAR, "the Honeycomb API key")
                 })
             },
         },
@@ -411,18 +466,18 @@ pub fn checks() -> Vec<crate::doctor::Check> {
             id: "honeycomb.key",
             group: Group::Services,
             title: "Honeycomb key",
-            integration: Some(Integration::Honeycomb),
+            integration: Some(crate::spec::Integration(&SPEC)),
             run: |c| {
                 Box::pin(async move {
-                    use crate::doctor::Outcome;
+                    use crate::report::Outcome;
                     let Some(key) = c.var(KEY_VAR).map(str::to_string) else {
                         return Outcome::skip("no key to check (see HONEYCOMB_API_KEY)");
                     };
-                    let api = c.endpoints.honeycomb_api.clone();
+                    let api = c.endpoints.api(crate::spec::Integration(&SPEC)).to_string();
                     let mut v = verdict(&c.http, &api, &key, &c.service())
                         .await
-                        .scrubbed(&[&key]);
-                    if let super::KeyVerdict::Good {
+                        .scrubbed(|t| crate::secrets::scrub(t, &[&key]));
+                    if let crate::report::KeyVerdict::Good {
                         settings, warnings, ..
                     } = &mut v
                     {
@@ -443,4 +498,69 @@ pub fn checks() -> Vec<crate::doctor::Check> {
             },
         },
     ]
+}
+
+pub static DEF: super::behaviour::Def = super::behaviour::Def {
+    spec: &SPEC,
+    checks,
+    fixes: &[],
+    fixed_by_apply: &[],
+    verdict: Some(|k| {
+        Box::pin(async move { verdict(&k.http, &k.api, &k.secret, &k.service).await })
+    }),
+    smoke: |ctx, _| Box::pin(smoke(ctx)),
+    local_smoke: |t| {
+        Box::pin(async move {
+            send_smoke(
+                &t.http,
+                &format!("http://{}:{}", t.host, t.port),
+                &t.service,
+            )
+            .await
+            .map(|trace| format!("span taken by `o11y listen` (trace {trace})"))
+        })
+    },
+};
+
+/// A span to Honeycomb with the stored key (and the dataset header a classic key needs).
+async fn smoke(ctx: std::sync::Arc<crate::context::Ctx>) -> crate::report::Step {
+    use crate::report::Step;
+    let service = ctx.service();
+    let api = ctx
+        .endpoints
+        .api(crate::spec::Integration(&SPEC))
+        .to_string();
+    let Some(key) = ctx.var(KEY_VAR).map(str::to_string) else {
+        return Step::failed(
+            "HONEYCOMB_API_KEY is not set",
+            "run `o11y init` (it asks for the key, checks it and stores it), or put it in .env, then run `o11y smoke` again",
+        );
+    };
+    let hint =
+        |f: &crate::net::Fault| f.hint(KEY_VAR, crate::net::override_name(&api, API, API_VAR));
+    match check_key(&ctx.http, &api, &key).await {
+        Err(f) => Step::failed(f.line("Honeycomb", &crate::net::host_of(&api)), hint(&f)),
+        Ok(info) => {
+            if let Some((why, fix)) = info.unusable() {
+                return Step::failed(why, fix);
+            }
+            let mut headers = vec![("x-honeycomb-team", key.as_str())];
+            if info.classic() {
+                headers.push(("x-honeycomb-dataset", service.as_str()));
+            }
+            match send_smoke_with(&ctx.http, &info.api, &service, &headers).await {
+                Ok(trace) => Step::accepted(
+                    format!(
+                        "span accepted ({}; an ingest key cannot read spans back)",
+                        info.describe()
+                    ),
+                    Some(info.trace_link(&service, &trace)),
+                ),
+                Err(f) => Step::failed(
+                    f.line("Honeycomb", &crate::net::host_of(&info.api)),
+                    hint(&f),
+                ),
+            }
+        }
+    }
 }

@@ -1,9 +1,40 @@
 //! Rollbar: error reporting and a `/rollbar/test` route.
 
-use super::{Anchor, EnvVar, Flaw, HandMade, Integration, PyBlock, PyFile, Spec};
+use crate::spec::{
+    Anchor, Api, EnvVar, Flaw, HandMade, PyBlock, PyFile, Receiver, ReceiverKind, Secret, Spec,
+};
 
 pub const SPEC: Spec = Spec {
-    integration: Integration::Rollbar,
+    name: "rollbar",
+    title: "Rollbar",
+    blurb: "errors",
+    rank: 40,
+    uses_aws: false,
+    secrets: &[Secret {
+        var: TOKEN_VAR,
+        what: "Rollbar access token",
+        checked: "Rollbar token",
+        find: "Rollbar → Project settings → Project access tokens (the post_server_item one)",
+        stdin_flag: "--rollbar-token-stdin",
+        local_dummy: "local",
+        settings: &[],
+    }],
+    api: Some(Api {
+        default: API,
+        env: API_VAR,
+        toml_key: "rollbar_api",
+        flag: "rollbar-api",
+    }),
+    receiver: Receiver {
+        kind: ReceiverKind::Rollbar,
+        env: &[("ROLLBAR_ENDPOINT", "http://{host}:{port}/api/1/")],
+        what: "item",
+        shown: "Rollbar items",
+        shown_real: "",
+    },
+    fallback_api: None,
+    compose_services: &[],
+    files: &[],
     packages: &["blinker", "rollbar"],
     env: &[
         EnvVar {
@@ -151,7 +182,7 @@ pub enum PostError {
     /// Rollbar answered 403: the token is refused, and why.
     Refused(Refusal),
     /// Anything else: the network, a rate limit, an answer Rollbar does not send.
-    Fault(super::net::Fault),
+    Fault(crate::net::Fault),
 }
 
 impl PostError {
@@ -160,8 +191,8 @@ impl PostError {
         match self {
             PostError::Refused(r) => r.explain(),
             PostError::Fault(f) => (
-                f.line("Rollbar", &super::net::host_of(api)),
-                f.hint(TOKEN_VAR, super::net::override_name(api, API, API_VAR)),
+                f.line("Rollbar", &crate::net::host_of(api)),
+                f.hint(TOKEN_VAR, crate::net::override_name(api, API, API_VAR)),
             ),
         }
     }
@@ -175,7 +206,7 @@ pub async fn post_item(
     token: &str,
     item: &serde_json::Value,
 ) -> Result<String, PostError> {
-    use super::net::{send, Fault};
+    use crate::net::{send, Fault};
     let (status, body) = send(
         client
             .post(format!("{}/item/", api.trim_end_matches('/')))
@@ -228,8 +259,12 @@ pub async fn check_token(
 }
 
 /// What Rollbar says of `token`, in the words `init` and `doctor` share.
-pub async fn verdict(client: &reqwest::Client, api: &str, token: &str) -> super::KeyVerdict {
-    use super::KeyVerdict;
+pub async fn verdict(
+    client: &reqwest::Client,
+    api: &str,
+    token: &str,
+) -> crate::report::KeyVerdict {
+    use crate::report::KeyVerdict;
     match check_token(client, api, token).await {
         Ok(_) => KeyVerdict::good(format!(
             "it can post server items (it posted a debug item \"{TOKEN_CHECK_TITLE}\")"
@@ -256,17 +291,25 @@ pub fn occurrence_link(uuid: &str) -> String {
     format!("https://rollbar.com/occurrence/uuid/?uuid={uuid}")
 }
 
-pub fn checks() -> Vec<crate::doctor::Check> {
-    use crate::doctor::{Check, Group};
+pub fn checks() -> Vec<crate::context::Check> {
+    use crate::context::Check;
+    use crate::report::Group;
     vec![
+        Check {
+            id: "rollbar.code",
+            group: Group::Project,
+            title: "Rollbar in the code",
+            integration: Some(crate::spec::Integration(&SPEC)),
+            run: |c| crate::context::code_check(c, crate::spec::Integration(&SPEC)),
+        },
         Check {
             id: "rollbar.secret",
             group: Group::Secrets,
             title: "ROLLBAR_ACCESS_TOKEN",
-            integration: Some(super::Integration::Rollbar),
+            integration: Some(crate::spec::Integration(&SPEC)),
             run: |c| {
                 Box::pin(async move {
-                    crate::doctor::checks::secret_present(
+                    crate::context::secret_present(
                         &c,
                         TOKEN_VAR,
                         "the Rollbar post_server_item token",
@@ -278,19 +321,73 @@ pub fn checks() -> Vec<crate::doctor::Check> {
             id: "rollbar.token",
             group: Group::Services,
             title: "Rollbar token",
-            integration: Some(super::Integration::Rollbar),
+            integration: Some(crate::spec::Integration(&SPEC)),
             run: |c| {
                 Box::pin(async move {
-                    use crate::doctor::Outcome;
+                    use crate::report::Outcome;
                     let Some(token) = c.var(TOKEN_VAR).map(str::to_string) else {
                         return Outcome::skip("no token to check (see ROLLBAR_ACCESS_TOKEN)");
                     };
-                    verdict(&c.http, &c.endpoints.rollbar_api, &token)
-                        .await
-                        .scrubbed(&[&token])
-                        .outcome()
+                    verdict(
+                        &c.http,
+                        c.endpoints.api(crate::spec::Integration(&SPEC)),
+                        &token,
+                    )
+                    .await
+                    .scrubbed(|t| crate::secrets::scrub(t, &[&token]))
+                    .outcome()
                 })
             },
         },
     ]
+}
+
+pub static DEF: super::behaviour::Def = super::behaviour::Def {
+    spec: &SPEC,
+    checks,
+    fixes: &[],
+    fixed_by_apply: &[],
+    verdict: Some(|k| Box::pin(async move { verdict(&k.http, &k.api, &k.secret).await })),
+    smoke: |ctx, _| Box::pin(smoke(ctx)),
+    local_smoke: |t| {
+        Box::pin(async move {
+            let api = format!("http://{}:{}/api/1/", t.host, t.port);
+            send_smoke(&t.http, &api, "local", "development")
+                .await
+                .map(|uuid| format!("error item taken by `o11y listen`, uuid {uuid}"))
+                .map_err(|e| e.explain(&api).0)
+        })
+    },
+};
+
+/// An error item to Rollbar with the stored token.
+async fn smoke(ctx: std::sync::Arc<crate::context::Ctx>) -> crate::report::Step {
+    use crate::report::Step;
+    let Some(token) = ctx.var(TOKEN_VAR).map(str::to_string) else {
+        return Step::failed(
+            "ROLLBAR_ACCESS_TOKEN is not set",
+            "run `o11y init` (it asks for the key, checks it and stores it), or put it in .env, then run `o11y smoke` again",
+        );
+    };
+    let api = ctx
+        .endpoints
+        .api(crate::spec::Integration(&SPEC))
+        .to_string();
+    let env = ctx
+        .var("ROLLBAR_ENVIRONMENT")
+        .unwrap_or("development")
+        .to_string();
+    match send_smoke(&ctx.http, &api, &token, &env).await {
+        Ok(uuid) => Step::accepted(
+            format!("error item accepted, uuid {uuid}"),
+            Some(occurrence_link(&uuid)),
+        ),
+        Err(e) => {
+            let (why, fix) = e.explain(&api);
+            Step::failed(
+                crate::secrets::scrub(&format!("Rollbar did not take the item: {why}"), &[&token]),
+                fix,
+            )
+        }
+    }
 }

@@ -1,9 +1,34 @@
 //! AWS X-Ray: the SDK's Flask middleware, a daemon container, and a `mock-data` subsegment.
 
-use super::{Anchor, EnvVar, HandMade, Integration, PyBlock, PyFile, Spec};
+use crate::spec::{
+    Anchor, ComposeService, EnvVar, FileTemplate, HandMade, PyBlock, PyFile, Receiver,
+    ReceiverKind, Spec,
+};
 
 pub const SPEC: Spec = Spec {
-    integration: Integration::Xray,
+    name: "xray",
+    title: "AWS X-Ray",
+    blurb: "traces in AWS",
+    rank: 20,
+    uses_aws: true,
+    secrets: &[],
+    api: None,
+    receiver: Receiver {
+        kind: ReceiverKind::XrayDaemon,
+        env: &[("AWS_XRAY_DAEMON_ADDRESS", "{host}:{port}")],
+        what: "segment",
+        shown: "X-Ray segments",
+        shown_real: ", with the mock-data subsegment",
+    },
+    fallback_api: None,
+    compose_services: &[ComposeService {
+        name: DAEMON_SERVICE,
+        template: DAEMON_TEMPLATE,
+    }],
+    files: &[FileTemplate {
+        path: SAMPLING_RULE_PATH,
+        template: SAMPLING_RULE_TEMPLATE,
+    }],
     packages: &["aws-xray-sdk"],
     env: &[
         EnvVar {
@@ -109,7 +134,7 @@ pub fn smoke_datagram(service: &str, trace_id: &str, id: [u8; 8], start: f64) ->
 /// Sends one smoke segment to a daemon address (`host:port`); returns its trace id.
 pub async fn send_smoke(daemon: &str, service: &str) -> Result<String, String> {
     let id = *uuid::Uuid::new_v4().as_bytes();
-    let now = super::unix_now();
+    let now = crate::net::unix_now();
     let trace = trace_id(now.as_secs(), id[4..].try_into().expect("12 bytes"));
     let datagram = smoke_datagram(
         service,
@@ -134,14 +159,22 @@ pub fn project_rule(root: Option<&std::path::Path>, service: &str) -> Result<Rul
     }
 }
 
-pub fn checks() -> Vec<crate::doctor::Check> {
-    use crate::doctor::{Check, Group, Outcome};
+pub fn checks() -> Vec<crate::context::Check> {
+    use crate::context::Check;
+    use crate::report::{Group, Outcome};
     vec![
+        Check {
+            id: "xray.code",
+            group: Group::Project,
+            title: "X-Ray in the code",
+            integration: Some(crate::spec::Integration(&SPEC)),
+            run: |c| crate::context::code_check(c, crate::spec::Integration(&SPEC)),
+        },
         Check {
             id: "xray.resources",
             group: Group::Services,
             title: "X-Ray group and rule",
-            integration: Some(Integration::Xray),
+            integration: Some(crate::spec::Integration(&SPEC)),
             run: |c| {
                 Box::pin(async move {
                     let cfg = c.aws().await;
@@ -167,7 +200,7 @@ pub fn checks() -> Vec<crate::doctor::Check> {
                     problems.join("; "),
                     "make them match in the X-Ray console (or delete them and run `o11y doctor --fix`)",
                 ),
-                Err(f) => Outcome::fail(f.line("AWS X-Ray", "xray"), super::aws::hint(&f)),
+                Err(f) => Outcome::fail(f.line("AWS X-Ray", "xray"), crate::net::aws::hint(&f)),
             }
                 })
             },
@@ -176,7 +209,7 @@ pub fn checks() -> Vec<crate::doctor::Check> {
             id: "xray.daemon",
             group: Group::Project,
             title: "xray-daemon service",
-            integration: Some(Integration::Xray),
+            integration: Some(crate::spec::Integration(&SPEC)),
             run: |c| {
                 Box::pin(async move {
                     let Some(inputs) = c.inputs.as_ref() else {
@@ -448,7 +481,7 @@ pub async fn provision(
     service: &str,
     rule: &RuleSpec,
     create: bool,
-) -> Result<(Vec<String>, Vec<String>), super::net::Fault> {
+) -> Result<(Vec<String>, Vec<String>), crate::net::Fault> {
     use aws_sdk_xray::error::ProvideErrorMetadata;
     let client = aws_sdk_xray::Client::new(cfg);
     let mut notes = Vec::new();
@@ -466,7 +499,7 @@ pub async fn provision(
             .map(str::to_string),
         // GetGroup names a missing group only by this code (there is no NotFound code).
         Err(e) if e.code() == Some("InvalidRequestException") => None,
-        Err(e) => return Err(super::aws::fault(&e)),
+        Err(e) => return Err(crate::net::aws::fault(&e)),
     };
     match existing {
         Some(f) if f == filter => notes.push(format!("group {GROUP} is there ({filter})")),
@@ -487,11 +520,11 @@ pub async fn provision(
             {
                 notes.push(format!("group {GROUP} is there"))
             }
-            Err(e) => return Err(super::aws::fault(&e)),
+            Err(e) => return Err(crate::net::aws::fault(&e)),
         },
         None => problems.push(format!("there is no group {GROUP}")),
     }
-    let rules = rules.map_err(|e| super::aws::fault(&e))?;
+    let rules = rules.map_err(|e| crate::net::aws::fault(&e))?;
     let have = rules
         .iter()
         .filter_map(|r| r.sampling_rule())
@@ -523,7 +556,7 @@ pub async fn provision(
             {
                 notes.push(format!("sampling rule {} is there", rule.rule_name))
             }
-            Err(e) => return Err(super::aws::fault(&e)),
+            Err(e) => return Err(crate::net::aws::fault(&e)),
         },
         None => problems.push(format!("there is no sampling rule {}", rule.rule_name)),
     }
@@ -541,7 +574,7 @@ pub async fn smoke_aws(
 ) -> Result<(String, bool), String> {
     let client = aws_sdk_xray::Client::new(cfg);
     let id = *uuid::Uuid::new_v4().as_bytes();
-    let now = super::unix_now();
+    let now = crate::net::unix_now();
     let trace = trace_id(now.as_secs(), id[4..].try_into().expect("12 bytes"));
     let datagram = smoke_datagram(
         service,
@@ -558,7 +591,7 @@ pub async fn smoke_aws(
         .trace_segment_documents(doc)
         .send()
         .await
-        .map_err(|e| super::aws::fault(&e).line("AWS X-Ray", "xray"))?;
+        .map_err(|e| crate::net::aws::fault(&e).line("AWS X-Ray", "xray"))?;
     if let Some(u) = out.unprocessed_trace_segments().first() {
         return Err(format!(
             "X-Ray answered 200 but did not take the segment: {} {}",
@@ -570,13 +603,13 @@ pub async fn smoke_aws(
         return Ok((trace, false));
     }
     // Real X-Ray makes a trace readable only after processing it, seconds later.
-    let read = super::aws::poll(wait, || async {
+    let read = crate::net::aws::poll(wait, || async {
         let got = client
             .batch_get_traces()
             .trace_ids(&trace)
             .send()
             .await
-            .map_err(|e| super::aws::fault(&e).line("AWS X-Ray", "xray"))?;
+            .map_err(|e| crate::net::aws::fault(&e).line("AWS X-Ray", "xray"))?;
         Ok::<bool, String>(got.traces().iter().any(|t| t.id() == Some(trace.as_str())))
     })
     .await?;
@@ -585,4 +618,97 @@ pub async fn smoke_aws(
 
 pub fn console_link(region: &str, trace: &str) -> String {
     format!("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#xray:traces/{trace}")
+}
+
+pub static DEF: super::behaviour::Def = super::behaviour::Def {
+    spec: &SPEC,
+    checks,
+    fixes: &[super::behaviour::Fix {
+        check: "xray.resources",
+        run: |ctx| {
+            Box::pin(async move {
+                let service = ctx.service();
+                let rule = project_rule(ctx.root(), &service)
+                    .map_err(|e| format!("could not read the sampling rule: {e}"))?;
+                provision(ctx.aws().await, &service, &rule, true)
+                    .await
+                    .map(|(notes, _)| notes.join("; "))
+                    .map_err(|f| {
+                        format!(
+                            "could not create the X-Ray group and rule: {}",
+                            f.line("AWS X-Ray", "xray")
+                        )
+                    })
+            })
+        },
+    }],
+    fixed_by_apply: &["xray.daemon"],
+    verdict: None,
+    smoke: |ctx, o| Box::pin(smoke(ctx, o)),
+    local_smoke: |t| {
+        Box::pin(async move {
+            // UDP has no answer: the daemon port's TCP side tells whether listen is there.
+            tokio::net::TcpStream::connect((t.host.as_str(), t.port))
+                .await
+                .map_err(|e| e.to_string())?;
+            send_smoke(&format!("{}:{}", t.host, t.port), &t.service)
+                .await
+                .map(|trace| format!("segment sent to `o11y listen` over UDP (trace {trace}); it shows in listen's output"))
+        })
+    },
+};
+
+/// The group and rule provisioned, then a segment sent through the API and read back.
+async fn smoke(
+    ctx: std::sync::Arc<crate::context::Ctx>,
+    o: super::behaviour::SmokeOpts,
+) -> crate::report::Step {
+    use crate::report::Step;
+    let service = ctx.service();
+    let cfg = ctx.aws().await;
+    let Some(region) = cfg.region().map(|r| r.to_string()) else {
+        return Step::failed(
+            "no AWS region",
+            "`export AWS_DEFAULT_REGION=us-east-1` (your region), then run `o11y smoke` again",
+        );
+    };
+    let rule = match project_rule(ctx.root(), &service) {
+        Err(e) => {
+            return Step::failed(
+                e,
+                "fix aws/json/xray.json (or delete it and run `o11y apply`)",
+            )
+        }
+        Ok(rule) => rule,
+    };
+    let (notes, problems) = match provision(cfg, &service, &rule, true).await {
+        Err(f) => {
+            return Step::failed(
+                format!("provisioning: {}", f.line("AWS X-Ray", "xray")),
+                crate::net::aws::hint(&f),
+            )
+        }
+        Ok(found) => found,
+    };
+    match smoke_aws(cfg, &service, o.verify, o.wait).await {
+        Err(e) => Step::failed(e, "run `o11y doctor --only services,xray` for the cause"),
+        Ok((trace, read)) => {
+            let mut detail = if read {
+                format!("segment read back ({trace})")
+            } else if o.verify {
+                format!("segment accepted ({trace}), not readable yet after {:.0} s: X-Ray processes a trace before it can be read; the link shows it in a minute", o.wait.as_secs_f64())
+            } else {
+                format!("segment accepted ({trace})")
+            };
+            for n in notes.iter().chain(problems.iter()) {
+                detail.push_str(&format!("; {n}"));
+            }
+            let link = Some(console_link(&region, &trace));
+            if read {
+                Step::verified(detail, link)
+            } else {
+                Step::accepted(detail, link)
+            }
+        }
+    }
 }

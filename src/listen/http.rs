@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use super::{Arrival, Sink, MAX_BODY};
+use super::arrival::{Arrival, Sink, MAX_BODY};
 
 /// Request bytes held at once by all receivers, bodies being read and decoded together.
 pub const MAX_IN_FLIGHT: usize = 8 * 1024 * 1024;
@@ -167,7 +167,7 @@ async fn answer(
         .and_then(|v| v.parse::<usize>().ok());
     if let Some(n) = declared.filter(|n| *n > MAX_BODY) {
         let reason = format!("request body over {MAX_BODY} bytes");
-        sink.send(super::malformed(&path, reason.clone()));
+        sink.send(super::arrival::malformed(&path, reason.clone()));
         // Read and dropped (never held), so that the client is there to read the answer;
         // past a few times the limit the connection is simply closed after it.
         if n <= 4 * MAX_BODY {
@@ -193,12 +193,12 @@ async fn answer(
             } else {
                 "could not read the request body".to_string()
             };
-            sink.send(super::malformed(&path, reason.clone()));
+            sink.send(super::arrival::malformed(&path, reason.clone()));
             return response(Reply::text(if too_big { 413 } else { 400 }, &reason));
         }
         Err(_) => {
             let reason = format!("the body took longer than {} s", BODY_TIMEOUT.as_secs());
-            sink.send(super::malformed(&path, reason.clone()));
+            sink.send(super::arrival::malformed(&path, reason.clone()));
             return response(Reply::text(408, &reason));
         }
     };
@@ -218,7 +218,7 @@ async fn answer(
         Ok(r) => r,
         Err(_) => {
             let reason = "the receiver failed on this request".to_string();
-            sink.send(super::malformed(&path, reason.clone()));
+            sink.send(super::arrival::malformed(&path, reason.clone()));
             return response(Reply::text(500, &reason));
         }
     };
@@ -246,7 +246,7 @@ async fn read_body(mut body: Incoming, declared: Option<usize>) -> Result<Bytes,
 
 /// Too much at once: a 503 the exporters retry, and a note of it.
 fn busy(sink: &Sink, path: &str) -> Response<Full<Bytes>> {
-    sink.send(super::malformed(
+    sink.send(super::arrival::malformed(
         path,
         "too many requests at once: answered 503",
     ));

@@ -9,8 +9,8 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
+use super::arrival::{malformed, now, Arrival};
 use super::http::{Reply, Req};
-use super::{malformed, now, Arrival};
 
 const RECEIVER: &str = "logs";
 const MAX_GROUPS: usize = 1000;

@@ -2,6 +2,7 @@
 //! API), a CloudWatch Logs API subset, and Rollbar's item API. Everything they receive becomes
 //! an `Arrival`; malformed input becomes one too, and never stops a receiver.
 
+mod arrival;
 mod http;
 pub mod logs;
 pub mod otlp;
@@ -15,6 +16,10 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use thiserror::Error;
+
+use crate::spec::{Integration, ReceiverKind};
+
+pub use arrival::{now, Arrival, Sink, SpanInfo, SubsegmentInfo, MAX_BODY, MAX_QUEUED};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -24,37 +29,80 @@ pub const OTLP_PORT: u16 = 4318;
 pub const XRAY_PORT: u16 = 2000;
 pub const LOGS_PORT: u16 = 4584;
 pub const ROLLBAR_PORT: u16 = 4585;
-/// Largest request body or datagram accepted (OTLP batches of 512 spans fit easily).
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Ports {
-    pub otlp: u16,
-    pub xray: u16,
-    pub logs: u16,
-    pub rollbar: u16,
+/// The port of each receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ports(pub BTreeMap<ReceiverKind, u16>);
+
+impl Serialize for Ports {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k.key(), v)?;
+        }
+        m.end()
+    }
+}
+
+/// Every receiver, with its default port, its name and the `listen` flag that moves it.
+pub const RECEIVERS: [(ReceiverKind, u16, &str, &str); 4] = [
+    (
+        ReceiverKind::Otlp,
+        OTLP_PORT,
+        "OTLP/HTTP traces",
+        "--otlp-port",
+    ),
+    (
+        ReceiverKind::XrayDaemon,
+        XRAY_PORT,
+        "X-Ray daemon",
+        "--xray-port",
+    ),
+    (
+        ReceiverKind::Logs,
+        LOGS_PORT,
+        "CloudWatch Logs",
+        "--logs-port",
+    ),
+    (
+        ReceiverKind::Rollbar,
+        ROLLBAR_PORT,
+        "Rollbar",
+        "--rollbar-port",
+    ),
+];
+
+/// A receiver's short name, for messages (`traces`, `X-Ray`).
+pub fn label(kind: ReceiverKind) -> &'static str {
+    match kind {
+        ReceiverKind::Otlp => "traces",
+        ReceiverKind::XrayDaemon => "X-Ray",
+        ReceiverKind::Logs => "logs",
+        ReceiverKind::Rollbar => "Rollbar",
+    }
 }
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports {
-            otlp: OTLP_PORT,
-            xray: XRAY_PORT,
-            logs: LOGS_PORT,
-            rollbar: ROLLBAR_PORT,
-        }
+        Ports(RECEIVERS.iter().map(|(k, p, _, _)| (*k, *p)).collect())
     }
 }
 
 impl Ports {
     /// Ports the system picks, for tests and `demo`.
     pub fn any() -> Ports {
-        Ports {
-            otlp: 0,
-            xray: 0,
-            logs: 0,
-            rollbar: 0,
-        }
+        Ports(RECEIVERS.iter().map(|(k, _, _, _)| (*k, 0)).collect())
+    }
+
+    /// The port of `kind` (its default when unset).
+    pub fn get(&self, kind: ReceiverKind) -> u16 {
+        self.0.get(&kind).copied().unwrap_or_else(|| {
+            RECEIVERS
+                .iter()
+                .find(|(k, _, _, _)| *k == kind)
+                .map_or(0, |(_, p, _, _)| *p)
+        })
     }
 }
 
@@ -66,28 +114,19 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// The environment for a backend that talks to these receivers through `host`.
-    pub fn env(&self, host: &str) -> Vec<(&'static str, String)> {
-        let p = self.ports;
-        vec![
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                format!("http://{host}:{}", p.otlp),
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                "x-honeycomb-team=local".into(),
-            ),
-            ("AWS_XRAY_DAEMON_ADDRESS", format!("{host}:{}", p.xray)),
-            (
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://{host}:{}", p.logs),
-            ),
-            (
-                "ROLLBAR_ENDPOINT",
-                format!("http://{host}:{}/api/1/", p.rollbar),
-            ),
-        ]
+    /// The environment for a backend that talks to these receivers through `host`: each
+    /// integration's receiver variables, `{host}` and `{port}` filled.
+    pub fn env(&self, host: &str, integrations: &[Integration]) -> Vec<(&'static str, String)> {
+        integrations
+            .iter()
+            .flat_map(|i| {
+                let r = i.spec().receiver;
+                let port = self.ports.get(r.kind).to_string();
+                r.env
+                    .iter()
+                    .map(move |(k, v)| (*k, v.replace("{host}", host).replace("{port}", &port)))
+            })
+            .collect()
     }
 }
 
@@ -116,176 +155,6 @@ impl ListenError {
                 "another `o11y listen`, a collector or the xray-daemon container may be running: stop it, or choose another port with `{flag} PORT`"
             ),
             ListenError::Bind { .. } => "choose another address with `--bind`, e.g. `--bind 127.0.0.1`".into(),
-        }
-    }
-}
-
-/// A span as shown to a person.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct SpanInfo {
-    pub trace_id: String,
-    pub span_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_span_id: Option<String>,
-    pub name: String,
-    pub kind: String,
-    /// When it started (Unix epoch, nanoseconds): where its bar begins in the waterfall.
-    pub start_unix_nano: u64,
-    pub duration_ms: f64,
-    pub attributes: BTreeMap<String, serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// An X-Ray subsegment, flattened in tree order.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct SubsegmentInfo {
-    pub name: String,
-    pub depth: usize,
-    /// Start and end (Unix epoch, seconds), as the segment document gives them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// One thing a receiver got. Serialised as one JSON object per line by `listen --json`;
-/// the `signal` field says which kind it is.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-#[serde(tag = "signal", rename_all = "lowercase")]
-pub enum Arrival {
-    Trace {
-        time: String,
-        service: String,
-        spans: Vec<SpanInfo>,
-    },
-    Xray {
-        time: String,
-        name: String,
-        trace_id: String,
-        id: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        method: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        url: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        status: Option<u64>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        start_time: Option<f64>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        end_time: Option<f64>,
-        subsegments: Vec<SubsegmentInfo>,
-    },
-    Log {
-        time: String,
-        group: String,
-        stream: String,
-        messages: Vec<String>,
-    },
-    Rollbar {
-        time: String,
-        level: String,
-        environment: String,
-        title: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        exception_class: Option<String>,
-        uuid: String,
-    },
-    Malformed {
-        time: String,
-        receiver: String,
-        reason: String,
-    },
-}
-
-impl Arrival {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Arrival::Trace { .. } => "trace",
-            Arrival::Xray { .. } => "xray",
-            Arrival::Log { .. } => "log",
-            Arrival::Rollbar { .. } => "rollbar",
-            Arrival::Malformed { .. } => "malformed",
-        }
-    }
-}
-
-pub fn now() -> String {
-    jiff::Timestamp::now().to_string()
-}
-
-pub(crate) fn malformed(receiver: &str, reason: impl Into<String>) -> Arrival {
-    Arrival::Malformed {
-        time: now(),
-        receiver: receiver.into(),
-        reason: reason.into(),
-    }
-}
-
-/// Arrivals waiting to be printed, at most this many bytes (roughly) all together.
-pub const MAX_QUEUED: usize = 8 * 1024 * 1024;
-
-impl Arrival {
-    /// Roughly the bytes this arrival holds, to bound what waits in the queue.
-    pub fn weight(&self) -> usize {
-        fn json(v: &serde_json::Value) -> usize {
-            match v {
-                serde_json::Value::String(s) => 32 + s.len(),
-                serde_json::Value::Array(a) => 32 + a.iter().map(json).sum::<usize>(),
-                serde_json::Value::Object(o) => {
-                    32 + o.iter().map(|(k, v)| 48 + k.len() + json(v)).sum::<usize>()
-                }
-                _ => 32,
-            }
-        }
-        64 + match self {
-            Arrival::Trace { service, spans, .. } => {
-                service.len()
-                    + spans
-                        .iter()
-                        .map(|s| {
-                            200 + s.name.len()
-                                + s.attributes
-                                    .iter()
-                                    .map(|(k, v)| 48 + k.len() + json(v))
-                                    .sum::<usize>()
-                        })
-                        .sum::<usize>()
-            }
-            Arrival::Xray {
-                name, subsegments, ..
-            } => {
-                name.len()
-                    + subsegments
-                        .iter()
-                        .map(|s| 64 + s.name.len() + s.metadata.as_ref().map_or(0, json))
-                        .sum::<usize>()
-            }
-            Arrival::Log { messages, .. } => messages.iter().map(|m| 32 + m.len()).sum(),
-            Arrival::Rollbar { title, .. } => title.len() + 128,
-            Arrival::Malformed { reason, .. } => reason.len(),
-        }
-    }
-}
-
-/// Where arrivals go. Bounded by count and by bytes: when nobody keeps up, new arrivals are
-/// counted and dropped rather than held in memory.
-#[derive(Clone)]
-pub struct Sink {
-    tx: mpsc::Sender<(Arrival, usize)>,
-    dropped: Arc<AtomicU64>,
-    queued: Arc<AtomicUsize>,
-}
-
-impl Sink {
-    pub fn send(&self, a: Arrival) {
-        let w = a.weight();
-        let before = self.queued.fetch_add(w, Ordering::AcqRel);
-        if before + w > MAX_QUEUED || self.tx.try_send((a, w)).is_err() {
-            self.queued.fetch_sub(w, Ordering::AcqRel);
-            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -355,16 +224,31 @@ fn bind_error(
 
 /// Binds every receiver, then serves until the returned value is dropped.
 pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
-    let otlp = tcp(bind, ports.otlp, "OTLP/HTTP traces", "--otlp-port").await?;
+    let otlp = tcp(
+        bind,
+        ports.get(ReceiverKind::Otlp),
+        "OTLP/HTTP traces",
+        "--otlp-port",
+    )
+    .await?;
     // The daemon's UDP and TCP share one port; with port 0, take the TCP port for UDP too.
     let (xray_tcp, xray_udp) = {
         let mut tries = 0;
         loop {
-            let t = tcp(bind, ports.xray, "X-Ray daemon", "--xray-port").await?;
-            let port = t.local_addr().map(|a| a.port()).unwrap_or(ports.xray);
+            let t = tcp(
+                bind,
+                ports.get(ReceiverKind::XrayDaemon),
+                "X-Ray daemon",
+                "--xray-port",
+            )
+            .await?;
+            let port = t
+                .local_addr()
+                .map(|a| a.port())
+                .unwrap_or(ports.get(ReceiverKind::XrayDaemon));
             match UdpSocket::bind(SocketAddr::new(bind, port)).await {
                 Ok(u) => break (t, u),
-                Err(_) if ports.xray == 0 && tries < 20 => tries += 1,
+                Err(_) if ports.get(ReceiverKind::XrayDaemon) == 0 && tries < 20 => tries += 1,
                 Err(e) => {
                     return Err(bind_error(
                         e,
@@ -377,17 +261,29 @@ pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
             }
         }
     };
-    let logs_l = tcp(bind, ports.logs, "CloudWatch Logs", "--logs-port").await?;
-    let rollbar_l = tcp(bind, ports.rollbar, "Rollbar", "--rollbar-port").await?;
+    let logs_l = tcp(
+        bind,
+        ports.get(ReceiverKind::Logs),
+        "CloudWatch Logs",
+        "--logs-port",
+    )
+    .await?;
+    let rollbar_l = tcp(
+        bind,
+        ports.get(ReceiverKind::Rollbar),
+        "Rollbar",
+        "--rollbar-port",
+    )
+    .await?;
     let port_of = |l: &TcpListener| l.local_addr().map(|a| a.port()).unwrap_or(0);
     let endpoints = Endpoints {
         host: bind.to_string(),
-        ports: Ports {
-            otlp: port_of(&otlp),
-            xray: port_of(&xray_tcp),
-            logs: port_of(&logs_l),
-            rollbar: port_of(&rollbar_l),
-        },
+        ports: Ports(BTreeMap::from([
+            (ReceiverKind::Otlp, port_of(&otlp)),
+            (ReceiverKind::XrayDaemon, port_of(&xray_tcp)),
+            (ReceiverKind::Logs, port_of(&logs_l)),
+            (ReceiverKind::Rollbar, port_of(&rollbar_l)),
+        ])),
     };
     let (tx, rx) = mpsc::channel(4096);
     let dropped = Arc::new(AtomicU64::new(0));

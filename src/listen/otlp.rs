@@ -11,8 +11,8 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use prost::Message;
 
+use super::arrival::{malformed, now, Arrival, SpanInfo, MAX_BODY};
 use super::http::{Reply, Req};
-use super::{malformed, now, Arrival, SpanInfo, MAX_BODY};
 
 const RECEIVER: &str = "otlp";
 

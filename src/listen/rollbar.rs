@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use super::arrival::{malformed, now, Arrival};
 use super::http::{Reply, Req};
-use super::{malformed, now, Arrival};
 
 const RECEIVER: &str = "rollbar";
 

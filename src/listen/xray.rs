@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
+use super::arrival::{malformed, now, Arrival, Sink, SubsegmentInfo};
 use super::http::{Reply, Req};
-use super::{malformed, now, Arrival, Sink, SubsegmentInfo};
 
 const RECEIVER: &str = "xray";
 

@@ -218,11 +218,11 @@ pub struct ComposeChange<'a> {
     /// Every variable o11y knows, in the order they are kept in, so that a variable added
     /// later lands where a first run would have put it.
     pub order: Vec<String>,
-    /// Some(service text) to add the daemon when missing (with `{i}` for one indent and `{e}`
-    /// for a line break), None to leave it.
-    pub add_daemon: Option<(&'a str, &'a str)>,
-    /// Name of a service to take out when present.
-    pub remove_daemon: Option<&'a str>,
+    /// Services to add when missing: (name, text with `{i}` for one indent and `{e}` for a
+    /// line break).
+    pub add_services: Vec<(&'a str, &'a str)>,
+    /// Names of services to take out when present.
+    pub remove_services: Vec<&'a str>,
     /// An `extra_hosts` entry the backend needs (local mode: `host.docker.internal:host-gateway`).
     pub extra_host: Option<&'a str>,
 }
@@ -231,10 +231,10 @@ pub struct ComposeChange<'a> {
 pub fn patch(text: &str, change: &ComposeChange) -> Result<String, ComposeError> {
     let mut out = text.to_string();
     out = patch_env(&out, change)?;
-    if let Some(name) = change.remove_daemon {
+    for name in &change.remove_services {
         out = remove_service(&out, name)?;
     }
-    if let Some((name, template)) = change.add_daemon {
+    for (name, template) in &change.add_services {
         out = add_service(&out, name, template)?;
     }
     if let Some(entry) = change.extra_host {
@@ -478,8 +478,8 @@ fn patch_env(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
     if removed {
         let again = ComposeChange {
             remove_env: Vec::new(),
-            add_daemon: None,
-            remove_daemon: None,
+            add_services: Vec::new(),
+            remove_services: Vec::new(),
             ..change.clone()
         };
         return patch_env(&out, &again);

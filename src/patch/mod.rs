@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod compose;
+pub mod config;
 pub mod devcontainer;
 pub mod gitpod;
 pub mod plan;
@@ -37,4 +38,11 @@ pub struct ManualStep {
     pub reason: String,
     pub place: String,
     pub snippet: String,
+}
+
+/// A file as read from the project, path relative to the project root.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: String,
+    pub text: String,
 }

@@ -8,14 +8,9 @@ use similar::TextDiff;
 use super::compose::{self, ComposeChange, ComposeError};
 use super::python::{self, Context, Want};
 use super::{devcontainer, gitpod, requirements, ManualStep, ParseError};
-use crate::integrations::{xray, EnvVar, Integration, PyFile, AWS_ENV};
+use crate::spec::{EnvVar, Integration, PyFile, AWS_ENV};
 
-/// A file as read from the project, path relative to the project root.
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub path: String,
-    pub text: String,
-}
+pub use super::Source;
 
 /// The project's files, read by `project::`.
 #[derive(Debug, Clone)]
@@ -29,7 +24,8 @@ pub struct Inputs {
     pub gitpod: Option<Source>,
     /// .devcontainer/devcontainer.json, when the project has one (Codespaces).
     pub devcontainer: Option<Source>,
-    pub sampling_rule: Option<Source>,
+    /// Which of the files integrations create exist already.
+    pub present: Vec<String>,
     pub config: Option<Source>,
     /// The module that creates the Flask app, relative to the backend folder.
     pub app_file: String,
@@ -85,6 +81,8 @@ impl EnvFile {
 /// What to bring the project to.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// Every integration o11y knows, in registry order.
+    pub all: Vec<Integration>,
     /// Integrations switched on; the others are taken out where o11y put them.
     pub enabled: Vec<Integration>,
     /// Restrict this run to these integrations' changes (`--only`).
@@ -133,7 +131,7 @@ pub struct HandFound {
 }
 
 /// Where a hand-made setup lives: `path`, or the imported modules that hold it.
-fn places(path: &str, text: &str, rule: &crate::integrations::HandMade, ctx: &Context) -> String {
+fn places(path: &str, text: &str, rule: &crate::spec::HandMade, ctx: &Context) -> String {
     let linked = python::hand_places(rule, text, ctx);
     if linked.is_empty() {
         path.to_string()
@@ -167,13 +165,16 @@ fn fill(v: &str, service: &str) -> String {
     v.replace("{service}", service)
 }
 
-/// Every environment variable o11y manages, in the order they are kept in the compose file.
-fn env_order() -> Vec<&'static EnvVar> {
+/// Every environment variable o11y manages, in the order they are kept in the compose file:
+/// each integration's, and the shared AWS ones after the first integration that uses AWS.
+fn env_order(all: &[Integration]) -> Vec<&'static EnvVar> {
     let mut order: Vec<&EnvVar> = Vec::new();
-    for i in Integration::ALL {
+    let mut aws = false;
+    for i in all {
         order.extend(i.spec().env.iter());
-        if i == Integration::Xray {
+        if i.uses_aws() && !aws {
             order.extend(AWS_ENV.iter());
+            aws = true;
         }
     }
     order
@@ -182,12 +183,16 @@ fn env_order() -> Vec<&'static EnvVar> {
 /// Computes the plan. The service name is also what templates call the service.
 pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     let in_scope = |i: Integration| target.only.as_ref().is_none_or(|o| o.contains(&i));
-    let on: Vec<Integration> = Integration::ALL
-        .into_iter()
+    let on: Vec<Integration> = target
+        .all
+        .iter()
+        .copied()
         .filter(|i| target.enabled.contains(i) && in_scope(*i))
         .collect();
-    let off: Vec<Integration> = Integration::ALL
-        .into_iter()
+    let off: Vec<Integration> = target
+        .all
+        .iter()
+        .copied()
         .filter(|i| !target.enabled.contains(i) && in_scope(*i))
         .collect();
     let service = inputs.service.as_str();
@@ -214,6 +219,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                 &[]
             },
             requirements: requirements_text,
+            known: &target.all,
         };
         let wants: Vec<Want> = on
             .iter()
@@ -319,13 +325,15 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         .iter()
         .flat_map(|i| i.spec().packages.iter().copied())
         .filter(|p| {
-            !Integration::ALL
+            !target
+                .all
                 .iter()
                 .filter(|i| still_on(i))
                 .any(|i| i.spec().packages.contains(p))
         })
         .collect();
-    let order: Vec<&str> = Integration::ALL
+    let order: Vec<&str> = target
+        .all
         .iter()
         .flat_map(|i| i.spec().packages.iter().copied())
         .collect();
@@ -354,7 +362,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     for i in &off {
         remove_env.extend(i.spec().env.iter().map(|e| e.name.to_string()));
     }
-    let aws_needed = Integration::ALL.iter().any(|i| i.uses_aws() && still_on(i));
+    let aws_needed = target.all.iter().any(|i| i.uses_aws() && still_on(i));
     if on.iter().any(|i| i.uses_aws()) {
         add_env.extend(
             AWS_ENV
@@ -422,19 +430,23 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             }
         }
     }
-    let order = env_order();
+    let order = env_order(&target.all);
     add_env.sort_by_key(|(n, _)| order.iter().position(|e| e.name == n));
     let change = ComposeChange {
         service,
         add_env,
         remove_env,
         order: order.iter().map(|e| e.name.to_string()).collect(),
-        add_daemon: on
-            .contains(&Integration::Xray)
-            .then_some((xray::DAEMON_SERVICE, xray::DAEMON_TEMPLATE)),
-        remove_daemon: off
-            .contains(&Integration::Xray)
-            .then_some(xray::DAEMON_SERVICE),
+        add_services: on
+            .iter()
+            .flat_map(|i| i.spec().compose_services.iter())
+            .map(|c| (c.name, c.template))
+            .collect(),
+        remove_services: off
+            .iter()
+            .flat_map(|i| i.spec().compose_services.iter())
+            .map(|c| c.name)
+            .collect(),
         extra_host: target.local.then_some(HOST_GATEWAY),
     };
     let compose_path = inputs.compose.path.clone();
@@ -455,19 +467,29 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                 file: compose_path,
                 integration: "all".into(),
                 reason,
-                place: format!("in the `environment:` of service `{service}` (and add the `xray-daemon` service)"),
+                place: if change.add_services.is_empty() {
+                    format!("in the `environment:` of service `{service}`")
+                } else {
+                    format!(
+                        "in the `environment:` of service `{service}` (and add the {} service)",
+                        change
+                            .add_services
+                            .iter()
+                            .map(|(n, _)| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    )
+                },
                 snippet,
             });
         }
     }
 
-    // aws/json/xray.json
-    if on.contains(&Integration::Xray) && inputs.sampling_rule.is_none() {
-        edits.push((
-            xray::SAMPLING_RULE_PATH.to_string(),
-            None,
-            fill(xray::SAMPLING_RULE_TEMPLATE, service),
-        ));
+    // The files integrations create (aws/json/xray.json), where missing.
+    for f in on.iter().flat_map(|i| i.spec().files.iter()) {
+        if !inputs.present.iter().any(|p| p == f.path) {
+            edits.push((f.path.to_string(), None, fill(f.template, service)));
+        }
     }
 
     // .gitpod.yml
@@ -494,16 +516,13 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
 
     // o11y.toml
     let cfg_before = inputs.config.as_ref().map(|c| c.text.clone());
-    let cfg_after = crate::project::config::render(cfg_before.as_deref(), service, &target.enabled)
-        .map_err(|error| PlanError {
-            path: crate::project::config::FILE.to_string(),
-            error,
-        })?;
-    edits.push((
-        crate::project::config::FILE.to_string(),
-        cfg_before,
-        cfg_after,
-    ));
+    let cfg_after =
+        super::config::render(cfg_before.as_deref(), service, &target.enabled, &target.all)
+            .map_err(|error| PlanError {
+                path: super::config::FILE.to_string(),
+                error,
+            })?;
+    edits.push((super::config::FILE.to_string(), cfg_before, cfg_after));
 
     for (path, before, after) in edits {
         if before.as_deref() == Some(after.as_str()) {

@@ -11,7 +11,7 @@ use super::text::{
     eol_of, insert_lines, line_number, line_start, lines_with_offsets, next_line_start,
 };
 use super::{ManualStep, ParseError};
-use crate::integrations::{Anchor, HandMade, Integration, PyBlock, PyFile};
+use crate::spec::{Anchor, HandMade, Integration, PyBlock, PyFile};
 
 const BEGIN: &str = "# >>> o11y:";
 const END: &str = "# <<< o11y:";
@@ -55,9 +55,11 @@ pub struct PyOutcome {
 pub struct Context<'a> {
     pub service: &'a str,
     /// The backend modules the app module imports (see `Inputs::linked`).
-    pub linked: &'a [crate::patch::plan::Source],
+    pub linked: &'a [super::Source],
     /// Versions below which requirements.txt pins Flask, as asked by `flask_below`.
     pub requirements: &'a str,
+    /// Every integration o11y knows, to read the markers of its blocks.
+    pub known: &'a [Integration],
 }
 
 impl Context<'_> {
@@ -109,7 +111,7 @@ pub fn check(text: &str) -> Result<(), ParseError> {
 }
 
 /// The o11y blocks of a file.
-pub fn blocks(text: &str) -> Result<Vec<Found>, ParseError> {
+pub fn blocks(text: &str, known: &[Integration]) -> Result<Vec<Found>, ParseError> {
     let mut out = Vec::new();
     let mut open: Option<(Integration, String, usize, usize)> = None;
     for (n, (at, line)) in lines_with_offsets(text).enumerate() {
@@ -121,10 +123,10 @@ pub fn blocks(text: &str) -> Result<Vec<Found>, ParseError> {
                     "an o11y block starts here but never ends; restore its `# <<< o11y:` line or delete the block",
                 ));
             }
-            let (i, part) = split_marker(rest, n + 1)?;
+            let (i, part) = split_marker(rest, n + 1, known)?;
             open = Some((i, part, at, n + 1));
         } else if let Some(rest) = t.strip_prefix(END) {
-            let (i, part) = split_marker(rest, n + 1)?;
+            let (i, part) = split_marker(rest, n + 1, known)?;
             match open.take() {
                 Some((oi, op, start, _)) if oi == i && op == part => out.push(Found {
                     integration: i,
@@ -150,13 +152,19 @@ pub fn blocks(text: &str) -> Result<Vec<Found>, ParseError> {
     Ok(out)
 }
 
-fn split_marker(rest: &str, line: usize) -> Result<(Integration, String), ParseError> {
+fn split_marker(
+    rest: &str,
+    line: usize,
+    known: &[Integration],
+) -> Result<(Integration, String), ParseError> {
     let mut it = rest.splitn(2, ':');
     let name = it.next().unwrap_or("");
     let part = it.next().unwrap_or("").trim().to_string();
-    let i = name
-        .parse::<Integration>()
-        .map_err(|_| ParseError::new(line, format!("unknown o11y marker `{name}`")))?;
+    let i = known
+        .iter()
+        .copied()
+        .find(|i| i.name() == name.trim())
+        .ok_or_else(|| ParseError::new(line, format!("unknown o11y marker `{name}`")))?;
     Ok((i, part))
 }
 
@@ -180,7 +188,7 @@ fn hand_written(text: &str, found: &[Found]) -> String {
 /// module, the backend modules it imports count too (`ctx.linked`): a setup that lives in
 /// `lib/honeycomb.py` and is called from app.py is the student's setup all the same.
 pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandState, ParseError> {
-    let found = blocks(text)?;
+    let found = blocks(text, ctx.known)?;
     let own = hand_written(text, &found);
     let others: Vec<String> = if rule.file == PyFile::App {
         active_linked(text, ctx)
@@ -235,9 +243,12 @@ pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandStat
 /// its plain functions only where the app or another module calls them (`init_xray(app)`; a
 /// setup function nobody calls, or whose call is commented out, sets nothing up).
 fn active_linked(app: &str, ctx: &Context) -> Vec<String> {
-    let texts: Vec<String> = std::iter::once(hand_written(app, &blocks(app).unwrap_or_default()))
-        .chain(ctx.linked.iter().map(|s| hand_written(&s.text, &[])))
-        .collect();
+    let texts: Vec<String> = std::iter::once(hand_written(
+        app,
+        &blocks(app, ctx.known).unwrap_or_default(),
+    ))
+    .chain(ctx.linked.iter().map(|s| hand_written(&s.text, &[])))
+    .collect();
     let calls = |name: &str| -> usize {
         let call = format!("{name}(");
         let def = format!("def {name}(");
@@ -327,7 +338,7 @@ fn patch_once(
     parse(text)?;
     let mut out = text.to_string();
     // Take out the blocks of switched-off integrations, bottom up.
-    for b in blocks(&out)?.into_iter().rev() {
+    for b in blocks(&out, ctx.known)?.into_iter().rev() {
         if remove.contains(&b.integration) {
             out = super::text::remove_lines(&out, b.start, b.end);
         }
@@ -340,7 +351,7 @@ fn patch_once(
             Some(rule) => hand_state(&out, rule, ctx)?,
             None => HandState::None,
         };
-        let present: Vec<String> = blocks(&out)?
+        let present: Vec<String> = blocks(&out, ctx.known)?
             .into_iter()
             .filter(|b| b.integration == w.integration)
             .map(|b| b.part)
@@ -433,7 +444,7 @@ fn route_taken(template: &str, text: &str, ctx: &Context) -> bool {
     if wanted.is_empty() {
         return false;
     }
-    let own = hand_written(text, &blocks(text).unwrap_or_default());
+    let own = hand_written(text, &blocks(text, ctx.known).unwrap_or_default());
     let mut have = routes(&own.replace('@', "\n@"));
     for s in ctx.linked {
         have.extend(routes(&s.text));
@@ -571,7 +582,7 @@ fn place(
 ) -> Result<Result<String, String>, ParseError> {
     let tree = parse(text)?;
     let root = tree.root_node();
-    let found = blocks(text)?;
+    let found = blocks(text, ctx.known)?;
     let eol = eol_of(text);
     let inside = |offset: usize| found.iter().find(|b| offset >= b.start && offset < b.end);
     // Past the blocks that sit at `at` and come earlier in o11y's order.
@@ -781,8 +792,8 @@ fn terminates(n: Node) -> bool {
 
 /// The o11y blocks that can never run: they follow, in the same block of code, a statement
 /// that always returns or raises.
-pub fn unreachable_blocks(text: &str) -> Vec<Found> {
-    let (Ok(tree), Ok(found)) = (parse(text), blocks(text)) else {
+pub fn unreachable_blocks(text: &str, known: &[Integration]) -> Vec<Found> {
+    let (Ok(tree), Ok(found)) = (parse(text), blocks(text, known)) else {
         return Vec::new();
     };
     let mut out: Vec<Found> = Vec::new();

@@ -1,18 +1,17 @@
 //! Finding the project: the compose file, the backend service, its folder and files.
 
-pub mod config;
-
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::integrations::PyFile;
 use crate::patch::compose;
+use crate::patch::config::{self, Config};
 use crate::patch::plan::{EnvFile, Inputs, Source};
 use crate::patch::ParseError;
-use config::Config;
+use crate::spec::Integration;
+use crate::spec::PyFile;
 
 /// Compose file names, in the order docker compose itself prefers them.
 pub const COMPOSE_NAMES: &[&str] = &[
@@ -108,6 +107,8 @@ pub struct Project {
     /// The module that creates the Flask app, relative to `backend_dir` (`app.py` in Cruddur).
     pub app_file: String,
     pub config: Config,
+    /// Every integration o11y knows (the registry's), for reading o11y.toml and markers.
+    pub known: Vec<Integration>,
 }
 
 fn find_compose(dir: &Path) -> Option<String> {
@@ -153,6 +154,7 @@ pub fn detect(
     start: &Path,
     exact: bool,
     service_flag: Option<&str>,
+    known: &[Integration],
 ) -> Result<Project, ProjectError> {
     let mut dirs = Vec::new();
     let mut dir = Some(start);
@@ -174,7 +176,7 @@ pub fn detect(
         dir = if exact { None } else { d.parent() };
     };
     let config = match read_text(&root, config::FILE)? {
-        Some(t) => config::parse(&t).map_err(|error| ProjectError::Parse {
+        Some(t) => config::parse(&t, known).map_err(|error| ProjectError::Parse {
             path: config::FILE.into(),
             error,
         })?,
@@ -259,6 +261,7 @@ pub fn detect(
         backend_dir,
         app_file,
         config,
+        known: known.to_vec(),
     })
 }
 
@@ -484,10 +487,13 @@ impl Project {
             python,
             gitpod: source(&self.root, GITPOD_FILE.to_string())?,
             devcontainer: source(&self.root, crate::patch::devcontainer::FILE.to_string())?,
-            sampling_rule: source(
-                &self.root,
-                crate::integrations::xray::SAMPLING_RULE_PATH.to_string(),
-            )?,
+            present: self
+                .known
+                .iter()
+                .flat_map(|i| i.spec().files.iter())
+                .filter(|f| self.root.join(f.path).is_file())
+                .map(|f| f.path.to_string())
+                .collect(),
             config: source(&self.root, config::FILE.to_string())?,
             app_file: self.app_file.clone(),
             linked,

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::dotenv::DotenvStore;
-use super::{mask, run_tool, Store, StoreError, StoreKind, Stored};
+use super::store::{mask, run_tool, Store, StoreError, StoreKind, Stored};
 
 pub struct CodespacesStore {
     pub gh: PathBuf,
@@ -80,7 +80,7 @@ impl Store for CodespacesStore {
                 Some(v),
                 Some(v),
             )
-            .map_err(super::in_dotenv_anyway)?;
+            .map_err(super::store::in_dotenv_anyway)?;
             done.push(format!(
                 "gh secret set {k} (value {}) for codespaces of {repo}",
                 mask(v)

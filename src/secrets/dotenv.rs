@@ -405,39 +405,6 @@ pub struct DotenvStore {
     pub root: std::path::PathBuf,
 }
 
-impl super::Store for DotenvStore {
-    fn kind(&self) -> super::StoreKind {
-        super::StoreKind::Dotenv
-    }
-
-    fn get(&self, name: &str) -> Option<String> {
-        let text = fs::read_to_string(self.root.join(FILE)).ok()?;
-        parse(&merge_block(&text, &[]))
-            .into_iter()
-            .rev()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v)
-    }
-
-    fn preflight(&self) -> Result<(), super::StoreError> {
-        Ok(preflight(&self.root)?)
-    }
-
-    fn put(&self, values: &[(String, String)]) -> Result<super::Stored, super::StoreError> {
-        let w = write_keys(&self.root, values)?;
-        let names: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
-        let mut done = vec![if w.changed {
-            format!("wrote {} to .env", names.join(", "))
-        } else {
-            "they are already in .env".to_string()
-        }];
-        if w.gitignore_updated {
-            done.push("added .env to .gitignore".into());
-        }
-        Ok(done)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::dotenv::DotenvStore;
-use super::{mask, run_tool, Store, StoreError, StoreKind, Stored};
+use super::store::{mask, run_tool, Store, StoreError, StoreKind, Stored};
 
 pub struct GitpodStore {
     pub gp: PathBuf,
@@ -57,7 +57,7 @@ impl Store for GitpodStore {
                 None,
                 Some(v),
             )
-            .map_err(super::in_dotenv_anyway)?;
+            .map_err(super::store::in_dotenv_anyway)?;
             done.push(format!("gp env {k}={} (for your next workspaces)", mask(v)));
         }
         Ok(done)

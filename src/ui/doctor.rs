@@ -1,7 +1,7 @@
 //! The doctor's screen: the verdict first, then each group with one line per check and the
 //! fix under every warning and failure.
 
-use crate::doctor::{Group, Report, Status};
+use crate::report::{Group, Report, Status};
 
 use super::Printer;
 
@@ -93,8 +93,8 @@ impl Printer {
 
 impl Printer {
     /// `o11y smoke`'s result, one service a line, its link and fix beneath.
-    pub fn smoke_lines(&self, results: &[crate::commands::smoke::SmokeResult]) -> Vec<String> {
-        use crate::commands::smoke::SmokeStatus;
+    pub fn smoke_lines(&self, results: &[crate::report::SmokeResult]) -> Vec<String> {
+        use crate::report::SmokeStatus;
         let mut out = Vec::new();
         for r in results {
             let (mark, word) = match r.status {

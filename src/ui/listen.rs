@@ -1,5 +1,8 @@
 //! How arrivals read on a terminal: one line per arrival, spans and subsegments as a tree.
 
+use std::collections::BTreeMap;
+
+use crate::spec::ReceiverKind;
 use std::collections::{HashMap, HashSet};
 
 use crate::listen::{Arrival, SpanInfo};
@@ -468,44 +471,64 @@ impl Traces {
     }
 }
 
-/// Counts per signal, for the summary when `listen` stops.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+/// Counts per receiver, for the summary when `listen` stops.
+#[derive(Debug, Default, Clone)]
 pub struct Tally {
-    pub traces: usize,
+    /// Arrivals per receiver: trace batches, segments, log events, items.
+    pub counts: BTreeMap<ReceiverKind, usize>,
     pub spans: usize,
-    pub xray_segments: usize,
-    pub log_events: usize,
-    pub rollbar_items: usize,
     pub malformed: usize,
+}
+
+/// How the summary names one arrival of each receiver: (one, many).
+fn unit(kind: ReceiverKind) -> (&'static str, &'static str) {
+    match kind {
+        ReceiverKind::Otlp => ("trace batch", "trace batches"),
+        ReceiverKind::XrayDaemon => ("X-Ray segment", "X-Ray segments"),
+        ReceiverKind::Logs => ("log event", "log events"),
+        ReceiverKind::Rollbar => ("Rollbar item", "Rollbar items"),
+    }
 }
 
 impl Tally {
     pub fn add(&mut self, a: &Arrival) {
-        match a {
+        let n = match a {
             Arrival::Trace { spans, .. } => {
-                self.traces += 1;
                 self.spans += spans.len();
+                1
             }
-            Arrival::Xray { .. } => self.xray_segments += 1,
-            Arrival::Log { messages, .. } => self.log_events += messages.len(),
-            Arrival::Rollbar { .. } => self.rollbar_items += 1,
-            Arrival::Malformed { .. } => self.malformed += 1,
+            Arrival::Log { messages, .. } => messages.len(),
+            Arrival::Malformed { .. } => {
+                self.malformed += 1;
+                return;
+            }
+            _ => 1,
+        };
+        if let Some(kind) = a.receiver() {
+            *self.counts.entry(kind).or_default() += n;
         }
     }
 
+    /// Every arrival counted, malformed ones aside.
+    pub fn arrivals(&self) -> usize {
+        self.counts.values().sum()
+    }
+
     pub fn line(&self) -> String {
-        let n = |count: usize, one: &str, many: &str| {
+        let n = |count: usize, (one, many): (&str, &str)| {
             format!("{count} {}", if count == 1 { one } else { many })
         };
-        format!(
-            "{} ({}), {}, {}, {}, {} malformed",
-            n(self.traces, "trace batch", "trace batches"),
-            n(self.spans, "span", "spans"),
-            n(self.xray_segments, "X-Ray segment", "X-Ray segments"),
-            n(self.log_events, "log event", "log events"),
-            n(self.rollbar_items, "Rollbar item", "Rollbar items"),
-            self.malformed
-        )
+        let mut parts = Vec::new();
+        for (kind, ..) in crate::listen::RECEIVERS {
+            let count = self.counts.get(&kind).copied().unwrap_or(0);
+            let mut part = n(count, unit(kind));
+            if kind == ReceiverKind::Otlp {
+                part.push_str(&format!(" ({})", n(self.spans, ("span", "spans"))));
+            }
+            parts.push(part);
+        }
+        parts.push(format!("{} malformed", self.malformed));
+        parts.join(", ")
     }
 }
 

@@ -1,6 +1,8 @@
 //! Network failures, classified: one line of what happened and a hint of what to do, for
 //! every service o11y talks to.
 
+pub mod aws;
+
 use std::fmt;
 
 /// What went wrong talking to a service.
@@ -235,18 +237,41 @@ pub fn use_one_crypto_library() {
 /// The HTTP client for the services' APIs, giving up after `timeout`. Server certificates are
 /// checked against the system's root certificates, as the AWS SDK does, so a proxy with its
 /// own CA works the same for every service.
-pub fn client(timeout: std::time::Duration) -> Result<reqwest::Client, crate::error::Failure> {
+/// The only place a client is built: every request o11y makes goes through one of these.
+pub fn client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
     use_one_crypto_library();
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(same_origin_redirects())
         .build()
-        .map_err(|e| {
-            crate::error::Failure::new(
-                format!("cannot make an HTTP client: {e}"),
-                "this is a bug; please report it",
-            )
-        })
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))
+}
+
+/// The body of a 2xx answer, or what the answer was.
+pub async fn expect_2xx(r: Result<reqwest::Response, reqwest::Error>) -> Result<String, String> {
+    match r {
+        Ok(r) if r.status().is_success() => Ok(r.text().await.unwrap_or_default()),
+        Ok(r) => {
+            let status = r.status();
+            Err(format!(
+                "answered {status}: {}",
+                r.text()
+                    .await
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The time since the Unix epoch.
+pub fn unix_now() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

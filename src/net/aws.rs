@@ -8,7 +8,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
-use super::net::Fault;
+use super::Fault;
 
 pub const REGION_VARS: &[&str] = &["AWS_DEFAULT_REGION", "AWS_REGION"];
 
@@ -112,7 +112,7 @@ pub fn fault<E: ProvideErrorMetadata + std::error::Error + 'static>(
             if d.is_timeout() {
                 Fault::Timeout
             } else {
-                let text = super::net::chain(e).to_ascii_lowercase();
+                let text = super::chain(e).to_ascii_lowercase();
                 if text.contains("dns") || text.contains("lookup") {
                     Fault::Dns
                 } else if text.contains("refused") {
@@ -120,7 +120,7 @@ pub fn fault<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 } else if text.contains("certificate") || text.contains("tls") {
                     Fault::Tls
                 } else {
-                    Fault::Other(super::net::chain(e))
+                    Fault::Other(super::chain(e))
                 }
             }
         }
@@ -169,7 +169,7 @@ pub fn fault<E: ProvideErrorMetadata + std::error::Error + 'static>(
             }
         }
         SdkError::ResponseError(_) => Fault::BadBody("the answer is not an AWS response".into()),
-        other => Fault::Other(super::net::chain(other)),
+        other => Fault::Other(super::chain(other)),
     }
 }
 

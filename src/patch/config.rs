@@ -2,8 +2,8 @@
 
 use toml_edit::{Array, DocumentMut, Item, Value};
 
-use crate::integrations::Integration;
-use crate::patch::ParseError;
+use super::ParseError;
+use crate::spec::Integration;
 
 pub const FILE: &str = "o11y.toml";
 
@@ -24,7 +24,8 @@ fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> usize {
     })
 }
 
-pub fn parse(text: &str) -> Result<Config, ParseError> {
+/// The settings of `text`; `known` are the integration names it may list.
+pub fn parse(text: &str, known: &[Integration]) -> Result<Config, ParseError> {
     // The immutable document keeps spans, for line numbers in errors.
     let doc = toml_edit::ImDocument::parse(text).map_err(|e: toml_edit::TomlError| {
         ParseError::new(
@@ -54,9 +55,23 @@ pub fn parse(text: &str) -> Result<Config, ParseError> {
             let mut out = Vec::new();
             for item in arr.iter() {
                 let name = item.as_str().unwrap_or_default();
-                let i = name
-                    .parse::<Integration>()
-                    .map_err(|e| ParseError::new(line_of(text, item.span()), e))?;
+                let i = known
+                    .iter()
+                    .copied()
+                    .find(|i| i.name().eq_ignore_ascii_case(name.trim()))
+                    .ok_or_else(|| {
+                        ParseError::new(
+                            line_of(text, item.span()),
+                            format!(
+                                "`{name}` is not an integration; choose from {}",
+                                known
+                                    .iter()
+                                    .map(|i| i.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                    })?;
                 out.push(i);
             }
             out.sort();
@@ -88,10 +103,11 @@ pub fn render(
     before: Option<&str>,
     service: &str,
     enabled: &[Integration],
+    known: &[Integration],
 ) -> Result<String, ParseError> {
     let mut doc: DocumentMut = match before {
         Some(t) => {
-            parse(t)?;
+            parse(t, known)?;
             t.parse().expect("checked above")
         }
         None => {
@@ -111,7 +127,7 @@ pub fn render(
     let mut sorted = enabled.to_vec();
     sorted.sort();
     let current = before
-        .and_then(|t| parse(t).ok())
+        .and_then(|t| parse(t, known).ok())
         .and_then(|c| c.integrations);
     if current.as_deref() != Some(&sorted[..]) {
         let mut arr = Array::new();
@@ -126,25 +142,29 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::integrations::all;
 
     #[test]
     fn round_trip_keeps_comments() {
-        let t = render(None, "backend-flask", &Integration::ALL).unwrap();
+        let t = render(None, "backend-flask", all(), all()).unwrap();
         assert!(t.starts_with("# o11y's settings"));
-        let c = parse(&t).unwrap();
+        let c = parse(&t, all()).unwrap();
         assert_eq!(c.service.as_deref(), Some("backend-flask"));
-        assert_eq!(c.integrations.unwrap(), Integration::ALL.to_vec());
+        assert_eq!(c.integrations.unwrap(), all().to_vec());
         let edited = format!("{t}# mine\n");
         assert_eq!(
-            render(Some(&edited), "backend-flask", &Integration::ALL).unwrap(),
+            render(Some(&edited), "backend-flask", all(), all()).unwrap(),
             edited
         );
     }
 
     #[test]
     fn bad_name_is_an_error_with_its_line() {
-        let e =
-            parse("service = \"x\"\nintegrations = [\"honeycomb\", \"datadog\"]\n").unwrap_err();
+        let e = parse(
+            "service = \"x\"\nintegrations = [\"honeycomb\", \"datadog\"]\n",
+            all(),
+        )
+        .unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.what.contains("datadog"));
     }

@@ -1,0 +1,383 @@
+//! Doctor's project checks: the project found, requirements, the compose wiring, Flask
+//! pitfalls and the workspace start files.
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::context::{plan_for, ready, Check, CheckFuture, Ctx, NO_PROJECT};
+use crate::report::{Group, Outcome};
+use crate::spec::{PyFile, ReceiverKind, AWS_ENV};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            id: "project.found",
+            group: Group::Project,
+            title: "project",
+            integration: None,
+            run: found,
+        },
+        Check {
+            id: "project.requirements",
+            group: Group::Project,
+            title: "requirements.txt",
+            integration: None,
+            run: requirements,
+        },
+        Check {
+            id: "project.compose",
+            group: Group::Project,
+            title: "docker-compose.yml wiring",
+            integration: None,
+            run: compose_env,
+        },
+        Check {
+            id: "project.flask",
+            group: Group::Project,
+            title: "Flask pitfalls",
+            integration: None,
+            run: flask_pitfalls,
+        },
+        Check {
+            id: "project.workspace",
+            group: Group::Project,
+            title: "workspace start",
+            integration: None,
+            run: workspace_files,
+        },
+    ]
+}
+
+fn found(c: Arc<Ctx>) -> CheckFuture {
+    ready(match &c.project {
+        Ok(p) => Outcome::ok(format!(
+            "{} with service `{}` in {}/",
+            p.compose,
+            p.service,
+            if p.backend_dir.is_empty() {
+                "."
+            } else {
+                &p.backend_dir
+            }
+        )),
+        Err(e) => Outcome::fail(
+            e.clone(),
+            "run o11y in your project folder, or pass `--project DIR`",
+        ),
+    })
+}
+
+fn requirements(c: Arc<Ctx>) -> CheckFuture {
+    ready(match plan_for(&c, None) {
+        None => Outcome::skip(NO_PROJECT),
+        Some(Err(e)) => Outcome::fail(e, "fix the file at that line, then run `o11y doctor` again"),
+        Some(Ok(p)) => match p
+            .edits
+            .iter()
+            .find(|e| e.path.ends_with("requirements.txt"))
+        {
+            None => Outcome::ok("every package the enabled integrations need is listed"),
+            Some(e) => {
+                let missing: Vec<&str> = e
+                    .after
+                    .lines()
+                    .filter(|l| !e.before.as_deref().unwrap_or("").lines().any(|b| b == *l))
+                    .collect();
+                Outcome::fail(
+                    format!("{} misses {}", e.path, missing.join(", ")),
+                    "run `o11y apply` (or `o11y doctor --fix`)",
+                )
+            }
+        },
+    })
+}
+
+/// The backend's variables as written in the compose file: name → value.
+fn backend_env(c: &Ctx) -> Option<Result<Vec<(String, String)>, String>> {
+    let inputs = c.inputs.as_ref()?;
+    let names = crate::patch::compose::env_names(&inputs.compose.text, &inputs.service);
+    Some(
+        names
+            .map_err(|e| format!("{}, line {}: {}", inputs.compose.path, e.line, e.what))
+            .map(|names| {
+                let text = &inputs.compose.text;
+                names
+                    .into_iter()
+                    .map(|n| {
+                        let v = text
+                            .lines()
+                            .map(str::trim)
+                            .find_map(|l| {
+                                let l = l
+                                    .trim_start_matches("- ")
+                                    .trim_matches('"')
+                                    .trim_matches('\'');
+                                l.strip_prefix(&format!("{n}:"))
+                                    .or_else(|| l.strip_prefix(&format!("{n}=")))
+                            })
+                            .unwrap_or("")
+                            .trim()
+                            .trim_matches('"')
+                            .trim_matches('\'')
+                            .to_string();
+                        (n, v)
+                    })
+                    .collect()
+            }),
+    )
+}
+
+fn compose_env(c: Arc<Ctx>) -> CheckFuture {
+    ready(match backend_env(&c) {
+        None => Outcome::skip(NO_PROJECT),
+        Some(Err(e)) => Outcome::fail(e, "fix the file at that line, then run `o11y doctor` again"),
+        Some(Ok(env)) => {
+            let mut wanted: Vec<&str> = Vec::new();
+            for i in &c.enabled {
+                wanted.extend(i.spec().env.iter().map(|e| e.name));
+            }
+            if c.enabled.iter().any(|i| i.uses_aws()) {
+                wanted.extend(AWS_ENV.iter().map(|e| e.name));
+            }
+            let inputs = c.inputs.as_ref();
+            let from_files: Vec<(&str, &str, &crate::patch::plan::EnvFile)> = inputs
+                .map(|i| i.env_file_vars(&i.service))
+                .unwrap_or_default();
+            let missing: Vec<&str> = wanted
+                .iter()
+                .copied()
+                .filter(|w| {
+                    !env.iter().any(|(n, _)| n == w) && !from_files.iter().any(|(n, _, _)| n == w)
+                })
+                .collect();
+            // OTLPSpanExporter(endpoint=...) takes the URL as it is, /v1/traces included: the
+            // variable then must hold the full path (the exporter appends it only to
+            // OTEL_EXPORTER_OTLP_ENDPOINT read by itself).
+            let endpoint_in_code = inputs.is_some_and(|i| {
+                i.python
+                    .iter()
+                    .filter_map(|(_, s)| s.as_ref())
+                    .chain(i.linked.iter())
+                    .any(|s| {
+                        s.text
+                            .split("OTLPSpanExporter(")
+                            .skip(1)
+                            .any(|args| args.split(')').next().unwrap_or("").contains("endpoint"))
+                    })
+            });
+            let literal_endpoints: Vec<String> = if c.local {
+                c.enabled
+                    .iter()
+                    .flat_map(|i| i.spec().env.iter())
+                    .filter(|e| e.local)
+                    .filter_map(|e| {
+                        env.iter()
+                            .find(|(n, v)| n == e.name && !v.is_empty() && !v.contains('$'))
+                            .map(|(n, v)| format!("{n} ({v})"))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let literal: Vec<&str> = env
+                .iter()
+                .filter(|(n, v)| {
+                    wanted.contains(&n.as_str())
+                        && !v.is_empty()
+                        && !v.contains("${")
+                        && crate::secrets::SECRET_VARS.contains(&n.as_str())
+                })
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let ends_in_path = |v: &str| v.trim_end_matches('/').ends_with("/v1/traces");
+            // In the compose file itself, or in the shell or .env it takes `${...}` from.
+            let from_vars = c
+                .vars
+                .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .filter(|(v, _)| ends_in_path(v))
+                .map(|(v, _)| ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), v.clone()));
+            let doubled = env
+                .iter()
+                .find(|(n, v)| n == "OTEL_EXPORTER_OTLP_ENDPOINT" && ends_in_path(v))
+                .cloned()
+                .or(from_vars)
+                .filter(|_| !endpoint_in_code);
+            let unset_ref = env.iter().find(|(n, v)| {
+                n == "OTEL_SERVICE_NAME"
+                    && v.contains("${HONEYCOMB_SERVICE_NAME}")
+                    && c.var("HONEYCOMB_SERVICE_NAME").is_none()
+            });
+            // Every problem is named, worst first, so one run shows them all.
+            let mut problems: Vec<Outcome> = Vec::new();
+            if !literal.is_empty() {
+                problems.push(Outcome::fail(
+                    format!("{} written literally into the compose file (a secret in git)", literal.join(", ")),
+                    "replace each value with a reference like \"${NAME}\", set the value in your environment or .env, and rotate the key",
+                ));
+            }
+            if let Some((_, v)) = doubled {
+                problems.push(Outcome::fail(
+                    format!("OTEL_EXPORTER_OTLP_ENDPOINT is {v}: the exporter appends /v1/traces itself, so spans go to /v1/traces/v1/traces"),
+                    "drop the /v1/traces from OTEL_EXPORTER_OTLP_ENDPOINT (e.g. https://api.honeycomb.io)",
+                ));
+            }
+            if !literal_endpoints.is_empty() {
+                problems.push(Outcome::warn(
+                    format!("{} written out in the compose file: in local mode the backend still sends there, not to `o11y listen`", literal_endpoints.join(", ")),
+                    "run `o11y apply --local` (it turns each into a \"${VAR:-value}\" reference)",
+                ));
+            }
+            if !missing.is_empty() {
+                problems.push(Outcome::fail(
+                    format!("the backend lacks {}", missing.join(", ")),
+                    "run `o11y apply` (or `o11y doctor --fix`)",
+                ));
+            }
+            if unset_ref.is_some() {
+                problems.push(Outcome::warn(
+                    "OTEL_SERVICE_NAME is \"${HONEYCOMB_SERVICE_NAME}\", which nothing sets: spans arrive as unknown_service",
+                    "set it to \"${OTEL_SERVICE_NAME:-backend-flask}\" in the compose file",
+                ));
+            }
+            problems.sort_by_key(|p| std::cmp::Reverse(p.status));
+            if problems.is_empty() {
+                Outcome::ok(format!(
+                    "{} variables, all as ${{VAR}} references",
+                    wanted.len()
+                ))
+            } else {
+                Outcome {
+                    status: problems[0].status,
+                    reason: problems
+                        .iter()
+                        .map(|p| p.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    fix: Some(
+                        problems
+                            .iter()
+                            .filter_map(|p| p.fix.as_deref())
+                            .collect::<Vec<_>>()
+                            .join("; then "),
+                    ),
+                }
+            }
+        }
+    })
+}
+
+/// A workspace file that runs o11y at start must install it first: a new workspace has none.
+fn workspace_files(c: Arc<Ctx>) -> CheckFuture {
+    let Some(inputs) = c.inputs.as_ref() else {
+        return ready(Outcome::skip(NO_PROJECT));
+    };
+    let gitpod = inputs.gitpod.as_ref().filter(|g| {
+        let code: String = g
+            .text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        code.contains("o11y ") && !code.contains("cruddur-o11y")
+    });
+    let devcontainer = inputs
+        .devcontainer
+        .as_ref()
+        .filter(|d| crate::patch::devcontainer::runs_without_install(&d.text));
+    let bad: Vec<&str> = gitpod
+        .iter()
+        .chain(devcontainer.iter())
+        .map(|s| s.path.as_str())
+        .collect();
+    ready(if !bad.is_empty() {
+        Outcome::warn(
+            format!(
+                "{} run(s) o11y at start without installing it: a new workspace has no `o11y`",
+                bad.join(" and ")
+            ),
+            "run `o11y apply` (it adds `pip install cruddur-o11y` before `o11y doctor`)",
+        )
+    } else if inputs.gitpod.is_none() && inputs.devcontainer.is_none() {
+        Outcome::skip("no .gitpod.yml or .devcontainer/devcontainer.json")
+    } else if inputs
+        .gitpod
+        .iter()
+        .chain(inputs.devcontainer.iter())
+        .any(|s| s.text.contains("cruddur-o11y"))
+    {
+        Outcome::ok("the workspace installs o11y before it runs `o11y doctor`")
+    } else {
+        Outcome::ok("the workspace does not run o11y at start (`o11y apply` adds it)")
+    })
+}
+
+fn flask_pitfalls(c: Arc<Ctx>) -> CheckFuture {
+    let Some(inputs) = c.inputs.as_ref() else {
+        return ready(Outcome::skip(NO_PROJECT));
+    };
+    let app = inputs
+        .python
+        .iter()
+        .find(|(f, _)| *f == PyFile::App)
+        .and_then(|(_, s)| s.as_ref())
+        .into_iter()
+        .chain(inputs.linked.iter())
+        .map(|s| s.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let app_path = inputs.path_of(PyFile::App);
+    let old_flask = inputs
+        .requirements
+        .as_ref()
+        .is_some_and(|r| crate::patch::requirements::pinned_below(&r.text, "flask", "2.3"));
+    let code: String = app
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let root = c.root().map(|r| r.to_path_buf());
+    let backend = inputs.backend_dir.clone();
+    let compose = inputs.compose.text.clone();
+    ready({
+        let dockerfile = root
+            .map(|r| {
+                std::fs::read_to_string(r.join(&backend).join("Dockerfile")).unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let debug_env =
+            Regex::new(r#"FLASK_DEBUG["']?\s*[:=]\s*["']?(1|true)"#).expect("valid regex");
+        // Zero-code instrumentation: the backend is started through `opentelemetry-instrument`.
+        let zero_code = c
+            .enabled
+            .iter()
+            .any(|i| i.spec().receiver.kind == ReceiverKind::Otlp)
+            && (dockerfile.contains("opentelemetry-instrument")
+                || compose.contains("opentelemetry-instrument"));
+        if code.contains("before_first_request") && !old_flask {
+            Outcome::fail(
+                format!("{app_path} (or a module it imports) uses @app.before_first_request, which Flask 2.3 removed: the backend will not start"),
+                "move that code into `with app.app_context():` right after `app = Flask(__name__)` (`o11y plan --only rollbar` shows it)",
+            )
+        } else if zero_code
+            && (debug_env.is_match(&compose)
+                || debug_env.is_match(&dockerfile)
+                || dockerfile.contains("--debug"))
+        {
+            // opentelemetry.io, Python zero-code troubleshooting: "The debug mode can break
+            // instrumentation from happening because it enables a reloader." In-code setup, as
+            // o11y writes it, is run again by the reloader's child and is not affected.
+            Outcome::warn(
+                "`opentelemetry-instrument` runs Flask in debug mode with its reloader, which drops the zero-code instrumentation",
+                "remove FLASK_DEBUG=1 / --debug, or add `--no-reload` to the `flask run` command",
+            )
+        } else if zero_code && code.contains("debug=True") && !code.contains("use_reloader=False") {
+            Outcome::warn(
+                "`opentelemetry-instrument` runs `app.run(debug=True)`, whose reloader drops the zero-code instrumentation",
+                "write `app.run(debug=True, use_reloader=False)`",
+            )
+        } else {
+            Outcome::ok("no removed Flask APIs, no reloader in the way")
+        }
+    })
+}
