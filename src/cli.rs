@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The project folder (the one with docker-compose.yml). Default: this folder or a parent.
-    #[arg(long, global = true, value_name = "DIR", env = "O11Y_PROJECT")]
+    #[arg(long, global = true, value_name = "DIR", env = crate::env::PROJECT)]
     pub project: Option<PathBuf>,
     /// The backend's service name in the compose file. Default: o11y.toml, then `backend-flask`,
     /// then the one service whose build folder holds app.py and requirements.txt.

@@ -2,20 +2,13 @@
 
 use std::fmt;
 
-use crate::patch::apply::ApplyError;
-use crate::patch::plan::PlanError;
-use crate::project::ProjectError;
-
-/// Exit codes: 0 success, 1 "something to do" (`plan` with pending changes), 2 error.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_PENDING: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+use crate::exit::{ExitStatus, Hint};
 
 #[derive(Debug)]
 pub struct Failure {
     pub message: String,
     pub hints: Vec<String>,
-    pub code: u8,
+    pub status: ExitStatus,
 }
 
 impl Failure {
@@ -23,7 +16,7 @@ impl Failure {
         Failure {
             message: message.into(),
             hints: vec![hint.into()],
-            code: EXIT_ERROR,
+            status: ExitStatus::Error,
         }
     }
 }
@@ -34,24 +27,9 @@ impl fmt::Display for Failure {
     }
 }
 
-impl From<ProjectError> for Failure {
-    fn from(e: ProjectError) -> Self {
-        Failure::new(e.to_string(), e.hint())
-    }
-}
-
-impl From<PlanError> for Failure {
-    fn from(e: PlanError) -> Self {
-        ProjectError::Parse {
-            path: e.path,
-            error: e.error,
-        }
-        .into()
-    }
-}
-
-impl From<ApplyError> for Failure {
-    fn from(e: ApplyError) -> Self {
+/// Every error that says what to do becomes a failure with `?`.
+impl<E: Hint> From<E> for Failure {
+    fn from(e: E) -> Self {
         Failure::new(e.to_string(), e.hint())
     }
 }

@@ -1,5 +1,5 @@
-//! How o11y ends: one status per outcome, the number the shell sees. A leaf: nothing here uses
-//! the rest of the crate.
+//! How o11y ends: one status per outcome, the number the shell sees, and the trait every error
+//! implements to say what to do about it. A leaf: nothing here uses the rest of the crate.
 
 /// What a run of o11y ended in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     /// The process's exit code.
-    pub fn code(self) -> u8 {
+    pub const fn code(self) -> u8 {
         match self {
             ExitStatus::Ok => 0,
             ExitStatus::Pending | ExitStatus::Warnings => 1,
@@ -26,4 +26,10 @@ impl ExitStatus {
             ExitStatus::Interrupted => 130,
         }
     }
+}
+
+/// An error that tells the user what to do next. Every error that can end a command has one;
+/// `error::Failure` takes any of them with `?`.
+pub trait Hint: std::fmt::Display {
+    fn hint(&self) -> String;
 }

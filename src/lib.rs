@@ -1,10 +1,11 @@
 //! o11y: sets up and proves observability for the Cruddur Flask backend.
-//! See DESIGN.md in the repository for the module map.
+//! See docs/ARCHITECTURE.md for the layers and how to add an integration.
 
 pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod doctor;
+pub mod env;
 pub mod error;
 pub mod exit;
 pub mod integrations;

@@ -7,10 +7,10 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let out = ui::Printer::new(&cli.global);
     match commands::run(cli, &out) {
-        Ok(code) => ExitCode::from(code),
+        Ok(status) => ExitCode::from(status.code()),
         Err(failure) => {
             out.failure(&failure);
-            ExitCode::from(failure.code)
+            ExitCode::from(failure.status.code())
         }
     }
 }

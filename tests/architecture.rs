@@ -280,3 +280,64 @@ fn modules_use_each_other_in_one_direction() {
             .join("\n")
     );
 }
+
+/// The modules a layer may use (a module's own submodules aside), by the first segment.
+fn uses_only(g: &BTreeMap<String, BTreeSet<String>>, layer: &str, allowed: &[&str]) {
+    for (m, deps) in g
+        .iter()
+        .filter(|(m, _)| *m == layer || m.starts_with(&format!("{layer}::")))
+    {
+        for d in deps {
+            let top = d.split("::").next().unwrap();
+            assert!(
+                top == layer || allowed.contains(&top),
+                "{m} uses {d}, but {layer} may use only {allowed:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn layers_point_down() {
+    let g = graph();
+    // Leaves: data and words, nothing of the crate.
+    for leaf in ["spec", "exit", "env"] {
+        assert!(
+            g[leaf].is_empty(),
+            "{leaf} is a leaf but uses {:?}",
+            g[leaf]
+        );
+    }
+    uses_only(&g, "report", &["spec", "exit"]);
+    // patch/ is pure text in, text out.
+    uses_only(&g, "patch", &["spec", "exit"]);
+    let all = modules();
+    for (m, text) in all.iter().filter(|(m, _)| m.starts_with("patch")) {
+        for word in ["reqwest", "aws_config", "aws_sdk", "tokio"] {
+            assert!(
+                !code(text).contains(word),
+                "{m} uses {word}: patch/ must build without it"
+            );
+        }
+    }
+    uses_only(&g, "net", &["spec", "exit", "env"]);
+    uses_only(&g, "project", &["spec", "exit", "patch", "secrets"]);
+    uses_only(&g, "secrets", &["spec", "exit", "env", "patch"]);
+    uses_only(&g, "listen", &["spec", "exit", "env"]);
+    // ui shows data; it does not run anything.
+    uses_only(
+        &g,
+        "ui",
+        &[
+            "spec", "report", "patch", "listen", "error", "cli", "env", "exit",
+        ],
+    );
+    uses_only(
+        &g,
+        "integrations",
+        &[
+            "spec", "report", "exit", "env", "context", "net", "patch", "project", "secrets",
+            "listen",
+        ],
+    );
+}

@@ -1,7 +1,8 @@
 //! `o11y apply`: makes the planned changes, all or nothing, with a backup for `undo`.
 
 use crate::cli::{ApplyArgs, Global};
-use crate::error::{Failure, EXIT_OK};
+use crate::error::Failure;
+use crate::exit::{ExitStatus, Hint};
 use crate::integrations;
 use crate::listen;
 use crate::patch::apply;
@@ -10,18 +11,17 @@ use crate::project::Project;
 use crate::secrets::dotenv;
 use crate::ui::Printer;
 
-pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let p = super::shared::find_project(g)?;
     if a.cloud {
         // Only the endpoints switch back; the code changes stay as they are.
-        let w =
-            dotenv::write_block(&p.root, &[]).map_err(|e| Failure::new(e.to_string(), e.hint()))?;
+        let w = dotenv::write_block(&p.root, &[])?;
         if w.changed {
             out.success("Left local mode: o11y's local block is out of .env; the backend talks to the real services again.");
         } else {
             out.success("Not in local mode: .env has no o11y local block.");
         }
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     let quiet = if a.local {
         local_mode_files(&p)?
@@ -145,7 +145,7 @@ pub fn execute(
     yes: bool,
     json: bool,
     out: &Printer,
-) -> Result<u8, Failure> {
+) -> Result<ExitStatus, Failure> {
     execute_with(p, plan, &[], yes, json, out)
 }
 
@@ -157,7 +157,7 @@ pub fn execute_with(
     yes: bool,
     json: bool,
     out: &Printer,
-) -> Result<u8, Failure> {
+) -> Result<ExitStatus, Failure> {
     out.notes(plan);
     let quiet_changes = quiet
         .iter()
@@ -168,7 +168,7 @@ pub fn execute_with(
             out.data(r#"{"applied":false,"files":[]}"#);
         }
         out.success("Nothing to do: the project is already in the wanted state.");
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     if !yes {
         out.diff(plan);
@@ -191,5 +191,5 @@ pub fn execute_with(
         applied.backup
     ));
     out.manual(&plan.manual);
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cli::{DemoArgs, Global};
-use crate::error::{Failure, EXIT_ERROR, EXIT_OK};
+use crate::error::Failure;
+use crate::exit::{ExitStatus, Hint};
 use crate::integrations;
 use crate::listen::{self, Arrival, Endpoints, Ports};
 use crate::patch::apply;
@@ -111,10 +112,10 @@ fn write_example(root: &Path) -> Result<(), Failure> {
 /// Where the demo keeps its own venv: `$XDG_CACHE_HOME/o11y/demo-venv`, else
 /// `~/.cache/o11y/demo-venv`.
 pub fn venv_dir() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
+    let cache = std::env::var_os(crate::env::XDG_CACHE_HOME)
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        .or_else(|| std::env::var_os(crate::env::HOME).map(|h| PathBuf::from(h).join(".cache")))?;
     Some(cache.join("o11y").join("demo-venv"))
 }
 
@@ -260,7 +261,7 @@ fn find_python(flag: Option<&PathBuf>) -> Option<String> {
     if let Some(p) = flag {
         candidates.push(p.display().to_string());
     }
-    if let Ok(p) = std::env::var("O11Y_PYTHON") {
+    if let Ok(p) = std::env::var(crate::env::PYTHON) {
         candidates.push(p);
     }
     candidates.push(".venv/bin/python".into());
@@ -335,7 +336,7 @@ fn shows_own_code(a: &Arrival) -> bool {
     }
 }
 
-pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let started = Instant::now();
     let scratch = tempfile::Builder::new()
         .prefix("o11y-demo-")
@@ -465,7 +466,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
                 tally.line()
             ));
             out.say("Next, in your own project: `o11y init` (it asks for your keys, checks them and wires everything in). No accounts yet? `o11y init --local` and `o11y listen`.");
-            Ok::<u8, Failure>(EXIT_OK)
+            Ok::<ExitStatus, Failure>(ExitStatus::Ok)
         } else {
             Err(Failure {
                 message: format!("not every signal arrived within {} s ({})", a.timeout, tally.line()),
@@ -473,7 +474,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<u8, Failure> {
                     "run again with `--timeout 60`; keep the scratch project with `--keep` and look at {}",
                     if real_app { "backend.log in it" } else { "the receivers' output above" }
                 )],
-                code: EXIT_ERROR,
+                status: ExitStatus::Error,
             })
         }
     });

@@ -6,6 +6,7 @@ use crate::cli::{DoctorArgs, Global};
 use crate::context::{Check, Ctx};
 use crate::doctor;
 use crate::error::Failure;
+use crate::exit::{ExitStatus, Hint};
 use crate::integrations;
 use crate::patch::apply;
 use crate::report::{Report, Status};
@@ -19,7 +20,7 @@ fn options(a: &DoctorArgs) -> super::shared::Options<'_> {
     }
 }
 
-pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let rt = super::shared::runtime()?;
     let all = doctor::registry();
     if let Some(only) = &a.only {
@@ -101,7 +102,7 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<u8, Failure> {
             out.data(&line);
         }
     }
-    Ok(report.exit_status(a.strict).code())
+    Ok(report.exit_status(a.strict))
 }
 
 /// Makes the fixes o11y can make; returns how many it made.

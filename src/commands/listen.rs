@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use crate::cli::{Global, ListenArgs};
-use crate::error::{Failure, EXIT_OK};
+use crate::error::Failure;
+use crate::exit::ExitStatus;
 use crate::listen::{self, Ports};
 use crate::spec::ReceiverKind;
 use crate::ui::listen::Tally;
 use crate::ui::Printer;
 
-pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let rt = super::shared::runtime()?;
     rt.block_on(async {
         let ports = Ports(std::collections::BTreeMap::from([
@@ -20,7 +21,7 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
         ]));
         let mut running = listen::start(a.bind, ports)
             .await
-            .map_err(|e| Failure::new(e.to_string(), e.hint()))?;
+            ?;
         let e = &running.endpoints;
         out.say(&format!("o11y listen: receiving on {}", e.host));
         for (what, var) in e.env(&e.host, crate::integrations::all()) {
@@ -91,6 +92,6 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<u8, Failure> {
             tally.line(),
             if dropped > 0 { format!(" ({dropped} dropped: output could not keep up)") } else { String::new() }
         ));
-        Ok(EXIT_OK)
+        Ok(ExitStatus::Ok)
     })
 }

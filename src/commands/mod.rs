@@ -18,7 +18,7 @@ use crate::error::Failure;
 use crate::exit::ExitStatus;
 use crate::ui::Printer;
 
-pub fn run(cli: Cli, out: &Printer) -> Result<u8, Failure> {
+pub fn run(cli: Cli, out: &Printer) -> Result<ExitStatus, Failure> {
     let g = &cli.global;
     match cli.command {
         Command::Init(a) => init::run(g, &a, out),
@@ -36,7 +36,7 @@ pub fn run(cli: Cli, out: &Printer) -> Result<u8, Failure> {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "o11y", &mut script);
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
-            Ok(ExitStatus::Ok.code())
+            Ok(ExitStatus::Ok)
         }
     }
 }

@@ -1,18 +1,19 @@
 //! `o11y plan`: the diff of every change still to make; nothing is written.
 
 use crate::cli::{Global, PlanArgs};
-use crate::error::{Failure, EXIT_OK, EXIT_PENDING};
+use crate::error::Failure;
+use crate::exit::ExitStatus;
 use crate::ui::Printer;
 
-pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let p = super::shared::find_project(g)?;
     let plan = super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), false)?;
     if a.json {
         out.data(&serde_json::to_string_pretty(&plan).expect("a plan serialises"));
         return Ok(if plan.is_empty() {
-            EXIT_OK
+            ExitStatus::Ok
         } else {
-            EXIT_PENDING
+            ExitStatus::Pending
         });
     }
     out.say(&format!(
@@ -30,7 +31,7 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<u8, Failure> {
     if plan.is_empty() {
         out.manual(&plan.manual);
         out.success("Nothing to do: every enabled integration is wired in.");
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     out.diff(&plan);
     out.say("");
@@ -40,5 +41,5 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<u8, Failure> {
         "{} file(s) to change. Run `o11y apply` to make these changes (backed up first; `o11y undo` reverts them).",
         plan.edits.len()
     ));
-    Ok(EXIT_PENDING)
+    Ok(ExitStatus::Pending)
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::cli::{ApiFlags, Global};
 use crate::context::{self, Ctx, Endpoints};
 use crate::error::Failure;
+use crate::exit::Hint;
 use crate::integrations;
 use crate::net;
 use crate::patch::plan::{Plan, Target};

@@ -89,7 +89,7 @@ pub async fn run_steps(
     r
 }
 
-pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let rt = super::shared::runtime()?;
     let opts = super::shared::Options {
         timeout: a.timeout,
@@ -139,8 +139,8 @@ pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<u8, Failure> {
         }
     }
     Ok(if failed == 0 {
-        ExitStatus::Ok.code()
+        ExitStatus::Ok
     } else {
-        ExitStatus::Error.code()
+        ExitStatus::Error
     })
 }

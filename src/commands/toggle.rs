@@ -3,9 +3,10 @@
 
 use crate::cli::{Global, ToggleArgs};
 use crate::error::Failure;
+use crate::exit::ExitStatus;
 use crate::ui::Printer;
 
-pub fn run(g: &Global, a: &ToggleArgs, on: bool, out: &Printer) -> Result<u8, Failure> {
+pub fn run(g: &Global, a: &ToggleArgs, on: bool, out: &Printer) -> Result<ExitStatus, Failure> {
     let p = super::shared::find_project(g)?;
     let mut enabled = super::shared::enabled(&p);
     enabled.retain(|i| *i != a.name);

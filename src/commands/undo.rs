@@ -1,11 +1,12 @@
 //! `o11y undo`: puts back the files of the last apply.
 
 use crate::cli::{Global, UndoArgs};
-use crate::error::{Failure, EXIT_OK};
+use crate::error::Failure;
+use crate::exit::ExitStatus;
 use crate::patch::apply;
 use crate::ui::Printer;
 
-pub fn run(g: &Global, a: &UndoArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(g: &Global, a: &UndoArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let p = super::shared::find_project(g)?;
     let undone = apply::undo(&p.root, a.force)?;
     for f in &undone.restored {
@@ -20,5 +21,5 @@ pub fn run(g: &Global, a: &UndoArgs, out: &Printer) -> Result<u8, Failure> {
         undone.restored.len(),
         undone.removed.len()
     ));
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }

@@ -148,8 +148,8 @@ pub enum ListenError {
     },
 }
 
-impl ListenError {
-    pub fn hint(&self) -> String {
+impl crate::exit::Hint for ListenError {
+    fn hint(&self) -> String {
         match self {
             ListenError::PortTaken { flag, .. } => format!(
                 "another `o11y listen`, a collector or the xray-daemon container may be running: stop it, or choose another port with `{flag} PORT`"

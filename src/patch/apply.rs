@@ -40,8 +40,8 @@ pub enum ApplyError {
     Busy { lock: String },
 }
 
-impl ApplyError {
-    pub fn hint(&self) -> String {
+impl crate::exit::Hint for ApplyError {
+    fn hint(&self) -> String {
         match self {
             ApplyError::Write { .. } => {
                 "check that the folder is writable and the disk is not full; files already written were put back".into()

@@ -153,6 +153,25 @@ pub struct PlanError {
     pub error: ParseError,
 }
 
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, line {}: {}",
+            self.path, self.error.line, self.error.what
+        )
+    }
+}
+
+impl crate::exit::Hint for PlanError {
+    fn hint(&self) -> String {
+        format!(
+            "o11y changed nothing; fix {} at that line (or restore it with `git checkout -- {}`), then run o11y again",
+            self.path, self.path
+        )
+    }
+}
+
 fn join(dir: &str, rel: &str) -> String {
     if dir.is_empty() || dir == "." {
         rel.to_string()

@@ -66,8 +66,8 @@ pub enum ProjectError {
     NoBuildDir { name: String },
 }
 
-impl ProjectError {
-    pub fn hint(&self) -> String {
+impl crate::exit::Hint for ProjectError {
+    fn hint(&self) -> String {
         match self {
             ProjectError::NoCompose { .. } => {
                 "run o11y inside your project (the folder with docker-compose.yml), or pass `--project DIR`".into()

@@ -30,7 +30,7 @@ pub fn repo_of_remote(url: &str) -> Option<String> {
 impl CodespacesStore {
     /// The repository: GITHUB_REPOSITORY (Codespaces sets it), else the `origin` remote.
     pub fn repository(&self) -> Option<String> {
-        if let Ok(r) = std::env::var("GITHUB_REPOSITORY") {
+        if let Ok(r) = std::env::var(crate::env::GITHUB_REPOSITORY) {
             if r.contains('/') {
                 return Some(r);
             }

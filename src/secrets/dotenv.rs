@@ -30,8 +30,8 @@ pub enum DotenvError {
     Unwritable { key: String, why: &'static str },
 }
 
-impl DotenvError {
-    pub fn hint(&self) -> String {
+impl crate::exit::Hint for DotenvError {
+    fn hint(&self) -> String {
         match self {
             DotenvError::Tracked => "untrack it with `git rm --cached .env`, add `.env` to .gitignore, commit, then run o11y again".into(),
             DotenvError::Write { .. } => "check that the project folder is writable".into(),
@@ -375,7 +375,7 @@ fn write(root: &Path, before: Option<&str>, after: &str) -> Result<Written, Dote
     }
     let path = crate::patch::apply::target_of(root, FILE).map_err(|e| DotenvError::Write {
         path: FILE.into(),
-        reason: format!("{e}; {}", e.hint()),
+        reason: format!("{e}; {}", crate::exit::Hint::hint(&e)),
     })?;
     if tracked(root)? {
         return Err(DotenvError::Tracked);

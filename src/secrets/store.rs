@@ -61,8 +61,8 @@ pub enum StoreError {
     NoRepository,
 }
 
-impl StoreError {
-    pub fn hint(&self) -> String {
+impl crate::exit::Hint for StoreError {
+    fn hint(&self) -> String {
         match self {
             StoreError::Dotenv(e) => e.hint(),
             StoreError::Command { command, .. } if command.starts_with("gp") => {

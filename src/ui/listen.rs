@@ -97,7 +97,7 @@ pub fn width() -> usize {
     console::Term::stdout()
         .size_checked()
         .map(|(_, cols)| cols as usize)
-        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .or_else(|| std::env::var(crate::env::COLUMNS).ok()?.parse().ok())
         .unwrap_or(100)
         .clamp(60, 240)
 }

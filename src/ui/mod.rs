@@ -89,7 +89,7 @@ impl Printer {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty())
                     && std::io::stdout().is_terminal()
             }
         };

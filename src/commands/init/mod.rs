@@ -15,7 +15,8 @@ mod wizard;
 use std::time::Duration;
 
 use crate::cli::{Global, InitArgs};
-use crate::error::{Failure, EXIT_OK};
+use crate::error::Failure;
+use crate::exit::{ExitStatus, Hint};
 use crate::integrations;
 use crate::project::Project;
 use crate::secrets::{self, StoreKind, Workspace};
@@ -24,7 +25,7 @@ use crate::ui::{self, Printer};
 
 use wizard::Wizard;
 
-pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
+pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     // With `--store print`, stdout carries only the export lines (for `eval "$(...)"`).
     let for_eval;
     let out = if a.store == Some(StoreKind::Print) {
@@ -182,7 +183,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
         out.notes(&plan);
         out.manual(&plan.manual);
         out.success("Dry run done: nothing was stored or changed. Run `o11y init` without --dry-run to do it.");
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     // Files, confirmed before anything is stored.
     out.say(&format!("{} The changes to your files:", out.bold("5.")));
@@ -200,7 +201,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<u8, Failure> {
     super::apply::execute(&p, &plan, true, false, out)?;
 
     // Proof.
-    let mut code = EXIT_OK;
+    let mut code = ExitStatus::Ok;
     if a.no_smoke {
         out.say("Skipped the test signals (--no-smoke); `o11y smoke` sends them any time.");
     } else {
@@ -216,19 +217,19 @@ fn local(
     plan: &crate::patch::plan::Plan,
     a: &InitArgs,
     out: &Printer,
-) -> Result<u8, Failure> {
+) -> Result<ExitStatus, Failure> {
     if a.dry_run {
         out.say("Dry run: would point the backend at `o11y listen` (local mode in .env) and make these changes:");
         out.diff(plan);
         out.summary(plan);
         out.success("Dry run done: nothing was stored or changed.");
-        return Ok(EXIT_OK);
+        return Ok(ExitStatus::Ok);
     }
     let quiet = super::apply::local_mode_files(p)?;
     out.say(&format!("{} Changes to your files:", out.bold("4.")));
     super::apply::execute_with(p, plan, &quiet, a.yes, false, out)?;
     super::apply::say_local_mode(&quiet, out);
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Ok)
 }
 
 fn next_steps(kind: StoreKind, out: &Printer) {

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::Global;
-use crate::error::{Failure, EXIT_ERROR, EXIT_OK};
+use crate::error::Failure;
+use crate::exit::ExitStatus;
 use crate::spec::Integration;
 
 use super::wizard::Wizard;
@@ -16,7 +17,7 @@ impl Wizard<'_> {
         g: &Global,
         chosen: &[Integration],
         aws_cfg: Option<aws_config::SdkConfig>,
-    ) -> Result<u8, Failure> {
+    ) -> Result<ExitStatus, Failure> {
         self.out.say(&format!(
             "{} Sending a test signal to each service (and creating the X-Ray group, sampling rule and log group when missing):",
             self.out.bold("7.")
@@ -57,8 +58,8 @@ impl Wizard<'_> {
             self.out.warn(&format!(
                 "{failed} service(s) did not take the test signal (see above); the keys are stored and the files changed. Fix what is named, then run `o11y smoke`."
             ));
-            return Ok(EXIT_ERROR);
+            return Ok(ExitStatus::Error);
         }
-        Ok(EXIT_OK)
+        Ok(ExitStatus::Ok)
     }
 }

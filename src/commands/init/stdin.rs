@@ -46,13 +46,15 @@ pub(super) fn read_stdin(a: &InitArgs) -> Result<BTreeMap<&'static str, String>,
             Some(v) => {
                 got.insert(var, v.to_string());
             }
-            None => return Err(Failure::new(
-                format!("{flag} was given, but stdin has no line for {var}"),
-                format!(
+            None => {
+                return Err(Failure::new(
+                    format!("{flag} was given, but stdin has no line for {var}"),
+                    format!(
                     "give one value per line, in this order: {} (only those whose flags you pass)",
                     order()
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok(got)

@@ -1,6 +1,7 @@
 //! Storing the keys where this workspace finds them, and saying where.
 
 use crate::error::Failure;
+use crate::exit::Hint;
 use crate::project::Project;
 use crate::secrets::{dotenv, mask, StoreKind};
 
@@ -62,8 +63,7 @@ impl Wizard<'_> {
         }
         if kind != StoreKind::Print {
             // Real keys and local mode's dummy ones do not mix: leave local mode.
-            let w = dotenv::write_block(&p.root, &[])
-                .map_err(|e| Failure::new(e.to_string(), e.hint()))?;
+            let w = dotenv::write_block(&p.root, &[])?;
             if w.changed {
                 self.out
                     .say("  left local mode: o11y's local block is out of .env");
