@@ -27,7 +27,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "DIR", env = crate::env::PROJECT)]
     pub project: Option<PathBuf>,
     /// The backend's service name in the compose file. Default: o11y.toml, then `backend-flask`,
-    /// then the one service whose build folder holds app.py and requirements.txt.
+    /// then the one service whose build folder holds requirements.txt and a Flask app.
     #[arg(long, global = true, value_name = "NAME")]
     pub service: Option<String>,
     /// Say more about what o11y does.

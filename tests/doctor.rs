@@ -47,7 +47,7 @@ fn three_states_of_the_example() {
     // Week 1: nothing wired; no log group yet.
     let o = doctor(d, &["--only", STABLE_CHECKS], &env);
     assert_eq!(o.status.code(), Some(2));
-    insta::assert_snapshot!("week1", stable(&String::from_utf8_lossy(&o.stdout), d));
+    insta::assert_snapshot!("week1", snapshot_of(&o, |t| stable(t, d)));
 
     // After apply (and --fix for the log group): healthy.
     run_ok(d, &["apply", "--yes"], 0);
@@ -59,13 +59,10 @@ fn three_states_of_the_example() {
         String::from_utf8_lossy(&o.stdout)
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("fixed: created the log group `cruddur`"));
-    insta::assert_snapshot!("applied", stable(&String::from_utf8_lossy(&o.stdout), d));
+    insta::assert_snapshot!("applied", snapshot_of(&o, |t| stable(t, d)));
     let o = doctor(d, &["--only", STABLE_CHECKS, "--json"], &env);
     assert_eq!(o.status.code(), Some(0));
-    insta::assert_snapshot!(
-        "applied-json",
-        stable(&String::from_utf8_lossy(&o.stdout), d)
-    );
+    insta::assert_snapshot!("applied-json", snapshot_of(&o, |t| stable(t, d)));
 
     // One thing broken by hand: the daemon's port published without /udp.
     let compose = d.join("docker-compose.yml");
@@ -73,7 +70,7 @@ fn three_states_of_the_example() {
     fs::write(&compose, text.replace("\"2000:2000/udp\"", "\"2000:2000\"")).unwrap();
     let o = doctor(d, &["--only", STABLE_CHECKS], &env);
     assert_eq!(o.status.code(), Some(2));
-    insta::assert_snapshot!("broken", stable(&String::from_utf8_lossy(&o.stdout), d));
+    insta::assert_snapshot!("broken", snapshot_of(&o, |t| stable(t, d)));
     let o = doctor(d, &["--only", STABLE_CHECKS, "--json"], &env);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["verdict"], "fail");

@@ -81,11 +81,7 @@ fn cycle(name: &str) {
     let original = tree(d);
 
     let plan = run_ok(d, &["plan"], 1);
-    let shown = format!(
-        "{}\n----- stderr -----\n{}",
-        stdout(&plan),
-        stderr(&plan).replace(&d.display().to_string(), "[PROJECT]")
-    );
+    let shown = snapshot_of(&plan, |t| t.replace(&d.display().to_string(), "[PROJECT]"));
     insta::assert_snapshot!(format!("{name}-plan"), shown);
     assert_eq!(tree(d), original, "plan wrote something");
 

@@ -1,4 +1,5 @@
-//! One file per command; each reads like the user's action: detect, decide, act, report.
+//! One module per command; each reads like the user's action: detect, decide, act, report.
+//! What they share (the project, the plan, the check context) is in `shared`.
 
 pub mod apply;
 pub mod demo;

@@ -1,5 +1,6 @@
-//! Network failures, classified: one line of what happened and a hint of what to do, for
-//! every service o11y talks to.
+//! The HTTP and AWS plumbing every command shares: the one client builder, where a key may be
+//! sent, same-origin redirects, one poll helper, and network failures classified (one line of
+//! what happened and a hint of what to do) for every service o11y talks to.
 
 pub mod aws;
 

@@ -1,4 +1,5 @@
-//! How arrivals read on a terminal: one line per arrival, spans and subsegments as a tree.
+//! How arrivals read on a terminal: a trace once it has gone quiet, as a waterfall (a tree
+//! with bars on the trace's time scale); one line per other arrival; the tally at the end.
 
 use std::collections::BTreeMap;
 

@@ -78,25 +78,27 @@ impl Drop for Progress {
 pub struct Printer {
     pub quiet: bool,
     pub verbose: u8,
+    /// Colour on stdout, and on stderr: each stream's own, as each is a terminal or not.
     color: bool,
+    color_err: bool,
     /// Result data goes to stderr too, keeping stdout for what a shell will `eval`.
     data_on_stderr: bool,
 }
 
 impl Printer {
     pub fn new(g: &Global) -> Printer {
-        let color = match g.color {
+        let choose = |terminal: bool| match g.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
+                std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty()) && terminal
             }
         };
         Printer {
             quiet: g.quiet,
             verbose: g.verbose,
-            color,
+            color: choose(std::io::stdout().is_terminal()),
+            color_err: choose(std::io::stderr().is_terminal()),
             data_on_stderr: false,
         }
     }
@@ -107,6 +109,7 @@ impl Printer {
             quiet: false,
             verbose: 0,
             color: false,
+            color_err: false,
             data_on_stderr: false,
         }
     }
@@ -117,6 +120,7 @@ impl Printer {
             quiet: self.quiet,
             verbose: self.verbose,
             color: self.color,
+            color_err: self.color_err,
             data_on_stderr: true,
         }
     }
@@ -127,8 +131,10 @@ impl Printer {
         let _ = writeln!(out, "{s}");
     }
 
+    /// `s` styled, when either stream shows colour; a stream without colour gets the text
+    /// without it (see [`Printer::err_line`] and [`Printer::data`]).
     pub(crate) fn paint(&self, s: &str, style: Style) -> String {
-        if self.color {
+        if self.color || self.color_err {
             style.force_styling(true).apply_to(s).to_string()
         } else {
             s.to_string()
@@ -154,17 +160,30 @@ impl Printer {
     /// A line of result data, on stdout.
     pub fn data(&self, s: &str) {
         if self.data_on_stderr {
-            eprintln!("{s}");
+            self.err_line(s);
             return;
         }
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{s}");
+        if self.color {
+            let _ = writeln!(out, "{s}");
+        } else {
+            let _ = writeln!(out, "{}", console::strip_ansi_codes(s));
+        }
+    }
+
+    /// A line on stderr, coloured only when stderr shows colour.
+    fn err_line(&self, s: &str) {
+        if self.color_err {
+            eprintln!("{s}");
+        } else {
+            eprintln!("{}", console::strip_ansi_codes(s));
+        }
     }
 
     /// A message for the person, on stderr, unless `--quiet`.
     pub fn say(&self, s: &str) {
         if !self.quiet {
-            eprintln!("{s}");
+            self.err_line(s);
         }
     }
 
@@ -183,9 +202,9 @@ impl Printer {
     }
 
     pub fn failure(&self, f: &Failure) {
-        eprintln!("{} {}", self.red("error:"), f.message);
+        self.err_line(&format!("{} {}", self.red("error:"), f.message));
         for h in &f.hints {
-            eprintln!("{} {h}", self.bold("hint:"));
+            self.err_line(&format!("{} {h}", self.bold("hint:")));
         }
     }
 
@@ -275,7 +294,7 @@ impl Printer {
     /// A detail for `-v`: never a secret (callers mask them).
     pub fn debug(&self, s: &str) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{} {s}", self.dim("debug:"));
+            self.err_line(&format!("{} {s}", self.dim("debug:")));
         }
     }
 

@@ -484,3 +484,15 @@ impl Drop for Listen {
         let _ = self.child.wait();
     }
 }
+
+/// A command's result as snapshots show it, in the shape of uv's test harness: whether it
+/// succeeded and its exit code, then stdout and stderr, each through `clean`.
+pub fn snapshot_of(o: &Output, clean: impl Fn(&str) -> String) -> String {
+    format!(
+        "success: {}\nexit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+        o.status.success(),
+        o.status.code().unwrap_or(-1),
+        clean(&stdout(o)),
+        clean(&stderr(o))
+    )
+}

@@ -55,7 +55,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
         rt.spawn(async {
             if tokio::signal::ctrl_c().await.is_ok() {
                 ui::interrupted("What was already stored or changed was said above; `o11y init` again picks up from there.");
-                std::process::exit(130);
+                std::process::exit(i32::from(ExitStatus::Interrupted.code()));
             }
         });
     }
