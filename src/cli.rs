@@ -178,7 +178,7 @@ pub struct UndoArgs {
 
 #[derive(Debug, Args)]
 pub struct ToggleArgs {
-    /// honeycomb, xray, cloudwatch or rollbar.
+    /// The integration.
     #[arg(value_enum)]
     pub name: Integration,
     /// Apply without asking.

@@ -140,6 +140,12 @@ impl Ctx {
         // masking it would mangle ordinary words.
         crate::secrets::SECRET_VARS
             .iter()
+            .copied()
+            .chain(
+                self.all
+                    .iter()
+                    .flat_map(|i| i.spec().secrets.iter().map(|s| s.var)),
+            )
             .filter_map(|n| self.var(n))
             .filter(|v| v.len() >= 8)
             .collect()

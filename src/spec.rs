@@ -82,7 +82,8 @@ pub struct Secret {
     pub var: &'static str,
     /// What it is, for prompts (`Honeycomb API key`).
     pub what: &'static str,
-    /// What a good check calls it (`Honeycomb key` OK: ...).
+    /// What a good check, and doctor's search for keys in tracked files, call it
+    /// (`Honeycomb key` OK: ...; a Honeycomb key in app.py).
     pub checked: &'static str,
     /// Where to get it.
     pub find: &'static str,
@@ -93,6 +94,8 @@ pub struct Secret {
     /// Settings a good check may bring with it, with their defaults (Honeycomb's EU
     /// endpoint): (variable, default).
     pub settings: &'static [(&'static str, &'static str)],
+    /// Regular expressions for the shapes it takes in a file, which must never be in git.
+    pub shapes: &'static [&'static str],
 }
 
 /// The API o11y calls for an integration, overridable for tests and proxies.
@@ -307,6 +310,8 @@ pub struct Spec {
     /// Files it creates when they are missing (X-Ray's sampling rule), `{service}` filled.
     pub files: &'static [FileTemplate],
     pub packages: &'static [&'static str],
+    /// The Python modules those packages provide, to tell whether a Python has them.
+    pub modules: &'static [&'static str],
     pub env: &'static [EnvVar],
     pub blocks: &'static [PyBlock],
     pub hand_made: &'static [HandMade],
@@ -345,18 +350,20 @@ pub const AWS_LOCAL: [(&str, &str); 3] = [
 pub const AWS_ID: Secret = Secret {
     var: "AWS_ACCESS_KEY_ID",
     what: "AWS access key ID",
-    checked: "AWS keys",
+    checked: "AWS access key id",
     find: "AWS console → IAM → Users → your user → Security credentials → Create access key",
     stdin_flag: "--aws-keys-stdin",
     local_dummy: "local",
     settings: &[],
+    shapes: &[r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"],
 };
 pub const AWS_SECRET: Secret = Secret {
     var: "AWS_SECRET_ACCESS_KEY",
     what: "AWS secret access key",
-    checked: "AWS keys",
+    checked: "AWS secret key",
     find: "shown once, next to the access key ID, when the key is created",
     stdin_flag: "--aws-keys-stdin",
     local_dummy: "local",
     settings: &[],
+    shapes: &[r#"(?i)aws_secret_access_key\s*[=:]\s*["']?[a-zA-Z0-9/+]{40}"#],
 };

@@ -88,7 +88,16 @@ const ROUTES: &[&str] = &[
     "/api/activities/@andrewbrown",
     "/rollbar/test",
 ];
-const IMPORTS: &str = "import flask, flask_cors, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.instrumentation.flask, opentelemetry.instrumentation.requests, aws_xray_sdk, watchtower, rollbar, blinker";
+/// What the patched example imports: its own modules, and every integration's.
+fn imports() -> String {
+    let mut modules = vec!["flask", "flask_cors"];
+    modules.extend(
+        integrations::all()
+            .iter()
+            .flat_map(|i| i.spec().modules.iter()),
+    );
+    format!("import {}", modules.join(", "))
+}
 
 fn fail(what: impl std::fmt::Display, hint: &str) -> Failure {
     Failure::new(what.to_string(), hint)
@@ -122,7 +131,7 @@ pub fn venv_dir() -> Option<PathBuf> {
 /// Whether `py` can import everything the patched backend imports.
 fn has_packages(py: &str) -> bool {
     std::process::Command::new(py)
-        .args(["-c", IMPORTS])
+        .args(["-c", &imports()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -360,9 +369,14 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
     let applied = apply::apply(&p.root, &plan)?;
     let added: usize = plan.edits.iter().map(|e| e.added_lines).sum();
     out.say(&format!(
-        "{} Applied week 2: {} files, {added} lines (Honeycomb, X-Ray, CloudWatch Logs, Rollbar)",
+        "{} Applied week 2: {} files, {added} lines ({})",
         out.bold("2/4"),
-        applied.files.len()
+        applied.files.len(),
+        integrations::all()
+            .iter()
+            .map(|i| i.title())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
 
     let rt = super::shared::runtime()?;
@@ -371,12 +385,13 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
             .await
             .map_err(|e| fail(e.to_string(), &e.hint()))?;
         out.say(&format!(
-            "{} Started the local receivers (traces :{}, X-Ray :{}, logs :{}, Rollbar :{})",
+            "{} Started the local receivers ({})",
             out.bold("3/4"),
-            running.endpoints.ports.get(ReceiverKind::Otlp),
-            running.endpoints.ports.get(ReceiverKind::XrayDaemon),
-            running.endpoints.ports.get(ReceiverKind::Logs),
-            running.endpoints.ports.get(ReceiverKind::Rollbar)
+            listen::RECEIVERS
+                .iter()
+                .map(|(k, ..)| format!("{} :{}", listen::label(*k), running.endpoints.ports.get(*k)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         let mut python = if a.smoke_only { None } else { find_python(a.python.as_ref()) };
         if python.is_none() && !a.smoke_only && !a.no_install && a.python.is_none() {

@@ -6,6 +6,7 @@ use regex::Regex;
 
 use crate::context::{ready, Check, CheckFuture, Ctx, NO_PROJECT};
 use crate::report::{Group, Outcome};
+use crate::spec::{AWS_ID, AWS_SECRET};
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -33,35 +34,27 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-/// Key shapes that must never be in git: (what, pattern).
-pub fn key_patterns() -> Vec<(&'static str, Regex)> {
-    [
-        ("a Honeycomb key", r"\bhc[a-z]{2}k_[a-zA-Z0-9]{20,}"),
-        (
-            "a Honeycomb key",
-            r#"(?i)x-honeycomb-team\s*[=:]\s*["']?[a-zA-Z0-9]{20,}"#,
-        ),
-        (
-            "a Honeycomb key",
-            r#"(?i)honeycomb_api_key\s*[=:]\s*["']?[a-zA-Z0-9_]{20,}"#,
-        ),
-        ("an AWS access key id", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-        (
-            "an AWS secret key",
-            r#"(?i)aws_secret_access_key\s*[=:]\s*["']?[a-zA-Z0-9/+]{40}"#,
-        ),
-        (
-            "a Rollbar token",
-            r#"(?i)rollbar_access_token\s*[=:]\s*["']?[0-9a-f]{32}"#,
-        ),
-        (
-            "a Rollbar token",
-            r#"rollbar\.init\(\s*["'][0-9a-f]{32}["']"#,
-        ),
-    ]
-    .into_iter()
-    .map(|(w, p)| (w, Regex::new(p).expect("valid key pattern")))
-    .collect()
+/// Key shapes that must never be in git: (what, pattern), from every integration's secrets
+/// and the AWS key pair.
+pub fn key_patterns() -> Vec<(String, Regex)> {
+    crate::integrations::all()
+        .iter()
+        .flat_map(|i| i.spec().secrets.iter())
+        .chain([&AWS_ID, &AWS_SECRET])
+        .flat_map(|s| {
+            s.shapes.iter().map(move |p| {
+                let article = if s.checked.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                (
+                    format!("{article} {}", s.checked),
+                    Regex::new(p).expect("valid key pattern"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Tracked files (git ls-files), or every file when this is not a git checkout.
@@ -167,6 +160,21 @@ fn dotenv_tracked(c: Arc<Ctx>) -> CheckFuture {
     })
 }
 
+/// Why the AWS checks are skipped: every integration that uses AWS is off.
+pub(super) fn aws_off(c: &Ctx) -> String {
+    let titles: Vec<&str> = c
+        .all
+        .iter()
+        .filter(|i| i.uses_aws())
+        .map(|i| i.title())
+        .collect();
+    format!(
+        "{} {} switched off",
+        titles.join(" and "),
+        if titles.len() == 1 { "is" } else { "are" }
+    )
+}
+
 pub(super) fn aws_needed(c: &Ctx) -> bool {
     c.enabled.iter().any(|i| i.uses_aws())
 }
@@ -174,7 +182,7 @@ pub(super) fn aws_needed(c: &Ctx) -> bool {
 fn aws_credentials(c: Arc<Ctx>) -> CheckFuture {
     Box::pin(async move {
         if !aws_needed(&c) {
-            return Outcome::skip("X-Ray and CloudWatch Logs are switched off");
+            return Outcome::skip(aws_off(&c));
         }
         let cfg = c.aws().await;
         let region = cfg.region().map(|r| r.to_string());

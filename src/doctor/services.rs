@@ -19,7 +19,7 @@ pub fn checks() -> Vec<Check> {
 fn aws_identity(c: Arc<Ctx>) -> CheckFuture {
     Box::pin(async move {
         if !aws_needed(&c) {
-            return Outcome::skip("X-Ray and CloudWatch Logs are switched off");
+            return Outcome::skip(super::secrets::aws_off(&c));
         }
         let cfg = c.aws().await;
         if cfg.region().is_none() {

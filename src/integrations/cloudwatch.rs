@@ -21,6 +21,7 @@ pub const SPEC: Spec = Spec {
     compose_services: &[],
     files: &[],
     packages: &["watchtower"],
+    modules: &["watchtower"],
     // Empty unless local mode points it at `o11y listen`; boto3 ignores an empty value.
     env: &[EnvVar {
         name: "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",

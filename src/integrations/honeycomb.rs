@@ -18,6 +18,11 @@ pub const SPEC: Spec = Spec {
         stdin_flag: "--honeycomb-key-stdin",
         local_dummy: "local",
         settings: &[(ENDPOINT_VAR, API)],
+        shapes: &[
+            r"\bhc[a-z]{2}k_[a-zA-Z0-9]{20,}",
+            r#"(?i)x-honeycomb-team\s*[=:]\s*["']?[a-zA-Z0-9]{20,}"#,
+            r#"(?i)honeycomb_api_key\s*[=:]\s*["']?[a-zA-Z0-9_]{20,}"#,
+        ],
     }],
     api: Some(Api {
         default: API,
@@ -48,6 +53,12 @@ pub const SPEC: Spec = Spec {
         "opentelemetry-exporter-otlp-proto-http",
         "opentelemetry-instrumentation-flask",
         "opentelemetry-instrumentation-requests",
+    ],
+    modules: &[
+        "opentelemetry.sdk",
+        "opentelemetry.exporter.otlp.proto.http",
+        "opentelemetry.instrumentation.flask",
+        "opentelemetry.instrumentation.requests",
     ],
     env: &[
         // No path: the exporter appends /v1/traces itself.

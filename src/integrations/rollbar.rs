@@ -18,6 +18,10 @@ pub const SPEC: Spec = Spec {
         stdin_flag: "--rollbar-token-stdin",
         local_dummy: "local",
         settings: &[],
+        shapes: &[
+            r#"(?i)rollbar_access_token\s*[=:]\s*["']?[0-9a-f]{32}"#,
+            r#"rollbar\.init\(\s*["'][0-9a-f]{32}["']"#,
+        ],
     }],
     api: Some(Api {
         default: API,
@@ -36,6 +40,7 @@ pub const SPEC: Spec = Spec {
     compose_services: &[],
     files: &[],
     packages: &["blinker", "rollbar"],
+    modules: &["rollbar", "blinker"],
     env: &[
         EnvVar {
             name: "ROLLBAR_ACCESS_TOKEN",

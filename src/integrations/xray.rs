@@ -30,6 +30,7 @@ pub const SPEC: Spec = Spec {
         template: SAMPLING_RULE_TEMPLATE,
     }],
     packages: &["aws-xray-sdk"],
+    modules: &["aws_xray_sdk"],
     env: &[
         EnvVar {
             name: "AWS_XRAY_URL",
