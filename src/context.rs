@@ -48,8 +48,8 @@ pub const DOTENV: &str = "in .env";
 pub struct Ctx {
     pub project: Result<Project, String>,
     pub inputs: Option<Inputs>,
-    /// Why the project's files could not be read, when they could not.
-    pub unreadable: Option<String>,
+    /// Why the project's files could not be read, and what to do, when they could not.
+    pub unreadable: Option<(String, String)>,
     pub enabled: Vec<Integration>,
     /// Every integration o11y knows (the registry's).
     pub all: Vec<Integration>,

@@ -822,3 +822,35 @@ fn a_slow_client_is_let_go() {
         String::from_utf8_lossy(&buf[..n])
     );
 }
+
+/// A project whose files cannot be read fails the project check: doctor cannot show ✔ for
+/// what it could not read.
+#[test]
+fn unreadable_project_files_fail_doctor() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project("template");
+    let d = dir.path();
+    let app = d.join("backend-flask/app.py");
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&app).is_ok() {
+        // Running as root: permissions do not stop reads; a file that is not UTF-8 does.
+        std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&app, b"\xff\xfe not utf-8").unwrap();
+    }
+    let o = run(d, &["doctor", "--only", "project", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let found = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "project.found")
+        .unwrap()
+        .clone();
+    assert_eq!(found["status"], "fail", "{found}");
+    assert!(
+        found["reason"].as_str().unwrap().contains("app.py"),
+        "{found}"
+    );
+    assert_eq!(code(&o), 2);
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o644)).unwrap();
+}

@@ -178,7 +178,7 @@ pub fn context(g: &Global, o: &Options) -> Result<Ctx, Failure> {
     // A project whose files cannot be read is no project to check: the project check fails.
     let (inputs, unreadable) = match project.as_ref().ok().map(|p| p.inputs()) {
         Some(Ok(i)) => (Some(i), None),
-        Some(Err(e)) => (None, Some(format!("{e} ({})", e.hint()))),
+        Some(Err(e)) => (None, Some((e.to_string(), e.hint()))),
         None => (None, None),
     };
     let enabled = project

@@ -117,6 +117,57 @@ pub async fn run(ctx: Arc<Ctx>, checks: Vec<Check>) -> Report {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn ctx() -> Arc<Ctx> {
+        Arc::new(Ctx {
+            project: Err("none".into()),
+            inputs: None,
+            unreadable: None,
+            enabled: crate::integrations::all().to_vec(),
+            all: crate::integrations::all().to_vec(),
+            vars: Default::default(),
+            endpoints: crate::context::Endpoints {
+                apis: Default::default(),
+                backend: String::new(),
+                notes: Vec::new(),
+            },
+            http: crate::net::client(std::time::Duration::from_secs(1)).unwrap(),
+            timeout: std::time::Duration::from_secs(2),
+            aws: Default::default(),
+            cwd: std::path::PathBuf::new(),
+            local: false,
+        })
+    }
+
+    #[test]
+    fn a_check_that_panics_is_a_failure_not_a_gap() {
+        let boom = Check {
+            id: "tools.boom",
+            group: Group::Tools,
+            title: "boom",
+            integration: None,
+            run: |_| Box::pin(async { panic!("a check's bug") }),
+        };
+        let fine = Check {
+            id: "tools.fine",
+            run: |_| crate::context::ready(Outcome::ok("fine")),
+            ..boom
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let report = rt.block_on(run(ctx(), vec![boom, fine]));
+        assert_eq!(report.checks.len(), 2);
+        assert_eq!(report.counts.fail, 1);
+        assert_eq!(report.verdict, Status::Fail);
+        let failed = report.checks.iter().find(|c| c.id == "tools.boom").unwrap();
+        assert!(
+            failed.reason.contains("stopped unexpectedly"),
+            "{}",
+            failed.reason
+        );
+        assert!(failed.fix.as_deref().unwrap().contains("bug"));
+    }
+
     #[test]
     fn ids_are_unique_and_titled() {
         let all = super::registry();

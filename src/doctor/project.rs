@@ -50,8 +50,10 @@ pub fn checks() -> Vec<Check> {
 }
 
 fn found(c: Arc<Ctx>) -> CheckFuture {
-    ready(match &c.project {
-        Ok(p) => Outcome::ok(format!(
+    ready(match (&c.project, &c.unreadable) {
+        // Found, but its files cannot be read: nothing about them can be judged.
+        (Ok(_), Some((why, fix))) => Outcome::fail(why.clone(), fix.clone()),
+        (Ok(p), None) => Outcome::ok(format!(
             "{} with service `{}` in {}/",
             p.compose,
             p.service,
@@ -61,7 +63,7 @@ fn found(c: Arc<Ctx>) -> CheckFuture {
                 &p.backend_dir
             }
         )),
-        Err(e) => Outcome::fail(
+        (Err(e), _) => Outcome::fail(
             e.clone(),
             "run o11y in your project folder, or pass `--project DIR`",
         ),
