@@ -440,3 +440,27 @@ fn a_lib_setup_that_app_never_calls_is_no_setup() {
         v["signal"] == "xray"
     });
 }
+
+#[test]
+fn an_env_file_o11y_cannot_read_is_named() {
+    let dir = project("grown-week10");
+    let d = dir.path();
+    fs::remove_dir_all(d.join("erb")).unwrap();
+    let o = run_ok(d, &["plan"], 1);
+    assert!(
+        stderr(&o).contains("The backend also reads backend-flask.env, which o11y could not read"),
+        "{}",
+        stderr(&o)
+    );
+    // With the generated file there, its variables are read from it instead.
+    fs::write(
+        d.join("backend-flask.env"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT=https://api.honeycomb.io\nAWS_DEFAULT_REGION=us-east-1\n",
+    )
+    .unwrap();
+    let o = run_ok(d, &["plan"], 1);
+    assert!(!stderr(&o).contains("could not read"), "{}", stderr(&o));
+    let diff = stdout(&o);
+    assert!(!diff.contains("+      AWS_DEFAULT_REGION:"), "{diff}");
+    assert!(diff.contains("+      AWS_ACCESS_KEY_ID:"), "{diff}");
+}

@@ -47,6 +47,8 @@ pub struct EnvFile {
     pub template: Option<String>,
     /// Its variables: (name, value as written).
     pub vars: Vec<(String, String)>,
+    /// Neither the file nor a template of it could be read: what it sets is unknown.
+    pub unread: bool,
 }
 
 impl Inputs {
@@ -410,6 +412,24 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         false
     });
     left_to_files.dedup();
+    let unread: Vec<&str> = inputs
+        .env_files
+        .iter()
+        .filter(|f| f.service == service && f.unread)
+        .map(|f| f.path.as_str())
+        .collect();
+    let new_vars: Vec<&str> = add_env
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| !in_compose.iter().any(|(c, _)| c == n))
+        .collect();
+    if !unread.is_empty() && !new_vars.is_empty() {
+        plan.notes.push(format!(
+            "The backend also reads {}, which o11y could not read (not there, and no template of it found); `environment:` wins over it, so check that it does not set {} before you start the stack.",
+            unread.join(", "),
+            new_vars.join(", ")
+        ));
+    }
     if !left_to_files.is_empty() {
         plan.notes.push(format!(
             "The backend gets its variables from {}; o11y adds to `environment:` only what that does not set, so nothing there is overridden.",

@@ -598,6 +598,7 @@ impl Project {
                         text
                     }),
                 };
+                file.unread = text.is_none();
                 if let Some(text) = text {
                     file.vars = crate::secrets::dotenv::parse(&text)
                         .into_iter()
