@@ -258,6 +258,7 @@ fn the_graph_is_read() {
         g["patch::plan"]
     );
     let edges: usize = g.values().map(|s| s.len()).sum();
+    eprintln!("{} modules, {edges} edges", g.len());
     assert!(edges >= 150, "only {edges} edges read");
     let two = BTreeMap::from([
         ("a".to_string(), BTreeSet::from(["b".to_string()])),

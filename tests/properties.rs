@@ -368,7 +368,7 @@ fn requirements_never_panic_and_settle() {
         })
         .unwrap();
     let n = settled.into_inner();
-    eprintln!("{n} cases reached the check");
+    eprintln!("requirements: {n} of 1000 cases reached the check");
     assert!(n >= 300, "only {n} of 1000 cases reached the check");
 }
 
@@ -394,7 +394,7 @@ fn compose_never_panics_and_settles() {
         )
         .unwrap();
     let n = settled.into_inner();
-    eprintln!("{n} cases reached the check");
+    eprintln!("compose: {n} of 1000 cases reached the check");
     assert!(n >= 500, "only {n} of 1000 compose files reached the check");
 }
 
@@ -448,7 +448,7 @@ fn python_plan_never_panics_and_settles() {
         })
         .unwrap();
     let n = settled.into_inner();
-    eprintln!("{n} cases reached the check");
+    eprintln!("python plan: {n} of 400 cases reached the check");
     assert!(n >= 300, "only {n} of 400 projects reached the check");
 }
 
