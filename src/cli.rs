@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::spec::Integration;
+pub use crate::ui::ColorChoice;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,13 +55,6 @@ fn seconds(s: &str) -> Result<f64, String> {
             "`{s}` seconds is out of range: give more than 0 and at most 86400"
         ))
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]

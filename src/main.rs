@@ -5,7 +5,8 @@ use o11y::{cli, commands, ui};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let out = ui::Printer::new(&cli.global);
+    let g = &cli.global;
+    let out = ui::Printer::new(g.color, g.quiet, g.verbose);
     match commands::run(cli, &out) {
         Ok(status) => ExitCode::from(status.code()),
         Err(failure) => {

@@ -322,7 +322,23 @@ fn layers_point_down() {
         }
     }
     uses_only(&g, "net", &["spec", "exit", "env"]);
-    uses_only(&g, "project", &["spec", "exit", "patch", "secrets"]);
+    uses_only(&g, "project", &["spec", "exit", "patch"]);
+    uses_only(
+        &g,
+        "context",
+        &[
+            "spec", "report", "exit", "env", "net", "patch", "project", "secrets",
+        ],
+    );
+    // The runner runs the checks it is given; the commands gather them from the registry.
+    uses_only(
+        &g,
+        "doctor",
+        &[
+            "spec", "report", "exit", "env", "context", "net", "patch", "project", "secrets",
+            "listen",
+        ],
+    );
     uses_only(&g, "secrets", &["spec", "exit", "env", "patch"]);
     uses_only(&g, "listen", &["spec", "exit", "env"]);
     // ui shows data; it does not run anything.

@@ -132,7 +132,7 @@ fn secrets_flags_and_apis_are_unique_and_catalogued() {
 
 #[test]
 fn check_ids_are_unique_and_prefixed_by_their_integration() {
-    let checks = o11y::doctor::registry();
+    let checks = o11y::commands::shared::checks();
     let mut ids = BTreeSet::new();
     for c in &checks {
         assert!(ids.insert(c.id), "check id {} twice", c.id);

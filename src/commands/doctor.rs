@@ -22,7 +22,7 @@ fn options(a: &DoctorArgs) -> super::shared::Options<'_> {
 
 pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let rt = super::shared::runtime()?;
-    let all = doctor::registry();
+    let all = super::shared::checks();
     if let Some(only) = &a.only {
         let unknown: Vec<&str> = only
             .iter()

@@ -21,11 +21,7 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<ExitStatus, Failur
         p.root.display(),
         p.compose,
         p.service,
-        if p.backend_dir.is_empty() {
-            "."
-        } else {
-            &p.backend_dir
-        }
+        p.backend_shown()
     ));
     out.notes(&plan);
     if plan.is_empty() {

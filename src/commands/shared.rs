@@ -225,3 +225,14 @@ pub fn context(g: &Global, o: &Options) -> Result<Ctx, Failure> {
 pub fn bug(what: String) -> Failure {
     Failure::new(what, "this is a bug; please report it")
 }
+
+/// Every check, in the order they are shown: the generic ones and each integration's own,
+/// group by group.
+pub fn checks() -> Vec<crate::context::Check> {
+    let mut all = crate::doctor::generic();
+    for d in integrations::REGISTRY {
+        all.extend((d.checks)());
+    }
+    all.sort_by_key(|c| c.group);
+    all
+}

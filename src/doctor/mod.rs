@@ -11,21 +11,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::context::{Check, Ctx};
-use crate::integrations;
 use crate::report::{CheckResult, Counts, Group, Outcome, Report, Status};
 
-/// Every check, in the order they are shown: the checks of no one integration, group by
-/// group, and each integration's own.
-pub fn registry() -> Vec<Check> {
+/// The checks of no one integration, group by group (each integration brings its own, which
+/// the commands add from the registry).
+pub fn generic() -> Vec<Check> {
     let mut all = tools::checks();
     all.extend(project::checks());
     all.extend(secrets::checks());
     all.extend(services::checks());
     all.extend(runtime::checks());
-    for d in integrations::REGISTRY {
-        all.extend((d.checks)());
-    }
-    all.sort_by_key(|c| c.group);
     all
 }
 
@@ -170,7 +165,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_titled() {
-        let all = super::registry();
+        let all = crate::commands::shared::checks();
         let mut ids: Vec<&str> = all.iter().map(|c| c.id).collect();
         ids.sort();
         let n = ids.len();

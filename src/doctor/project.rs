@@ -57,11 +57,7 @@ fn found(c: Arc<Ctx>) -> CheckFuture {
             "{} with service `{}` in {}/",
             p.compose,
             p.service,
-            if p.backend_dir.is_empty() {
-                "."
-            } else {
-                &p.backend_dir
-            }
+            p.backend_shown()
         )),
         (Err(e), _) => Outcome::fail(
             e.clone(),

@@ -6,7 +6,7 @@ use regex::Regex;
 
 use crate::context::{ready, Check, CheckFuture, Ctx, NO_PROJECT};
 use crate::report::{Group, Outcome};
-use crate::spec::{AWS_ID, AWS_SECRET};
+use crate::spec::{Integration, AWS_ID, AWS_SECRET};
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -34,11 +34,10 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-/// Key shapes that must never be in git: (what, pattern), from every integration's secrets
-/// and the AWS key pair.
-pub fn key_patterns() -> Vec<(String, Regex)> {
-    crate::integrations::all()
-        .iter()
+/// Key shapes that must never be in git: (what, pattern), from the secrets of every
+/// integration in `all` and the AWS key pair.
+pub fn key_patterns(all: &[Integration]) -> Vec<(String, Regex)> {
+    all.iter()
         .flat_map(|i| i.spec().secrets.iter())
         .chain([&AWS_ID, &AWS_SECRET])
         .flat_map(|s| {
@@ -98,7 +97,7 @@ fn literals(c: Arc<Ctx>) -> CheckFuture {
     };
     Box::pin(async move {
         let found = tokio::task::spawn_blocking(move || {
-            let patterns = key_patterns();
+            let patterns = key_patterns(&c.all);
             let mut hits = Vec::new();
             for f in files(&root) {
                 let Ok(meta) = std::fs::metadata(&f) else {

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod compose;
 pub mod config;
 pub mod devcontainer;
+pub mod envfile;
 pub mod gitpod;
 pub mod plan;
 pub mod python;

@@ -229,6 +229,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     // packages and variables, or the backend would no longer start.
     let mut kept_by_hand: Vec<Integration> = Vec::new();
     let mut cruddur_only: Vec<String> = Vec::new();
+    let mut cruddur_integrations: Vec<Integration> = Vec::new();
     let mut app_by_hand: Vec<Integration> = Vec::new();
     for (file, source) in &inputs.python {
         let path = inputs.path_of(*file);
@@ -261,6 +262,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                 // Cruddur's own services: another Flask project has none, and needs none.
                 if !wants.is_empty() {
                     cruddur_only.push(path);
+                    cruddur_integrations.extend(wants.iter().map(|w| w.integration));
                 }
                 continue;
             }
@@ -320,10 +322,18 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         edits.push((path, Some(src.text.clone()), out.text));
     }
     if !cruddur_only.is_empty() {
+        cruddur_integrations.sort();
+        cruddur_integrations.dedup();
+        let titles: Vec<&str> = cruddur_integrations.iter().map(|i| i.title()).collect();
+        let cruddur_titles = match titles.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => titles.join(""),
+        };
         plan.notes.push(format!(
-            "{} {} not exist: the custom span and the X-Ray subsegment go into Cruddur's services, so this project goes without them; everything else is wired in.",
+            "{} {} not exist: what {} add there is for Cruddur's services, so this project goes without it; everything else is wired in.",
             cruddur_only.join(" and "),
-            if cruddur_only.len() == 1 { "does" } else { "do" }
+            if cruddur_only.len() == 1 { "does" } else { "do" },
+            cruddur_titles
         ));
     }
     let off: Vec<Integration> = off

@@ -850,25 +850,7 @@ fn docstring_end(root: Node, text: &str) -> usize {
 
 /// The module-level `app = Flask(...)` statement.
 fn app_creation<'t>(root: Node<'t>, text: &str) -> Option<Node<'t>> {
-    top_level(root).find(|n| {
-        if n.kind() != "expression_statement" {
-            return false;
-        }
-        let Some(assign) = n.named_child(0).filter(|a| a.kind() == "assignment") else {
-            return false;
-        };
-        let left = assign
-            .child_by_field_name("left")
-            .map(|l| node_text(l, text));
-        let right = assign.child_by_field_name("right");
-        left == Some("app")
-            && right.is_some_and(|r| {
-                r.kind() == "call"
-                    && r.child_by_field_name("function")
-                        .map(|f| node_text(f, text))
-                        .is_some_and(|f| f == "Flask" || f.ends_with(".Flask"))
-            })
-    })
+    top_level(root).find(|n| assigns_app(*n, text))
 }
 
 /// Whether `n` is the statement `app = Flask(...)`.

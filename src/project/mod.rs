@@ -455,6 +455,15 @@ fn source(root: &Path, rel: String) -> Result<Option<Source>, ProjectError> {
 }
 
 impl Project {
+    /// The backend's folder as messages show it (`.` for the project root).
+    pub fn backend_shown(&self) -> &str {
+        if self.backend_dir.is_empty() {
+            "."
+        } else {
+            &self.backend_dir
+        }
+    }
+
     /// Reads every file the plan looks at.
     pub fn inputs(&self) -> Result<Inputs, ProjectError> {
         let compose =
@@ -600,7 +609,7 @@ impl Project {
                 };
                 file.unread = text.is_none();
                 if let Some(text) = text {
-                    file.vars = crate::secrets::dotenv::parse(&text)
+                    file.vars = crate::patch::envfile::parse(&text)
                         .into_iter()
                         .filter(|(k, _)| {
                             !k.is_empty()

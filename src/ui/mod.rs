@@ -8,7 +8,6 @@ use std::io::{IsTerminal, Write};
 
 use console::Style;
 
-use crate::cli::{ColorChoice, Global};
 use crate::error::Failure;
 use crate::patch::plan::Plan;
 use crate::patch::ManualStep;
@@ -75,6 +74,14 @@ impl Drop for Progress {
     }
 }
 
+/// When to use colours (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
 pub struct Printer {
     pub quiet: bool,
     pub verbose: u8,
@@ -86,8 +93,9 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(g: &Global) -> Printer {
-        let choose = |terminal: bool| match g.color {
+    /// A printer for `--color`, `--quiet` and `--verbose` (a count).
+    pub fn new(color: ColorChoice, quiet: bool, verbose: u8) -> Printer {
+        let choose = |terminal: bool| match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
@@ -95,8 +103,8 @@ impl Printer {
             }
         };
         Printer {
-            quiet: g.quiet,
-            verbose: g.verbose,
+            quiet,
+            verbose,
             color: choose(std::io::stdout().is_terminal()),
             color_err: choose(std::io::stderr().is_terminal()),
             data_on_stderr: false,
