@@ -188,8 +188,21 @@ pub fn plan_for(
     )
 }
 
+/// Runs `f`, one such call at a time in this process. The checks run at once, and each plan or
+/// code check holds a syntax tree of the module it reads (about 50 bytes for each byte of
+/// it): one at a time, a doctor holds one tree, not one per integration.
+pub fn one_at_a_time<T>(f: impl FnOnce() -> T) -> T {
+    static PARSING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = PARSING.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
 pub fn code_check(c: Arc<Ctx>, i: Integration) -> CheckFuture {
-    ready(match plan_for(&c, Some(vec![i])) {
+    ready(one_at_a_time(|| code_outcome(&c, i)))
+}
+
+fn code_outcome(c: &Ctx, i: Integration) -> Outcome {
+    match plan_for(c, Some(vec![i])) {
         None => Outcome::skip(NO_PROJECT),
         Some(Err(e)) => Outcome::fail(e, "fix the file at that line, then run `o11y doctor` again"),
         Some(Ok(p)) => {
@@ -248,7 +261,7 @@ pub fn code_check(c: Arc<Ctx>, i: Integration) -> CheckFuture {
                 Outcome::ok("wired in by o11y")
             }
         }
-    })
+    }
 }
 
 /// A required variable: present (where from), or the Gitpod trap, or missing.

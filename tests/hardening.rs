@@ -549,15 +549,8 @@ fn an_interrupted_apply_is_rolled_back_and_leaves_no_temp_file() {
 #[test]
 fn two_applies_at_once_do_not_lose_changes() {
     let dir = project("template");
-    let state = dir.path().join(".o11y");
-    fs::create_dir_all(&state).unwrap();
-    // Another o11y holds the lock.
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(state.join("lock"))
-        .unwrap();
+    // Another o11y holds the lock: the project folder itself.
+    let lock = fs::File::open(dir.path()).unwrap();
     lock.lock().unwrap();
     let started = Instant::now();
     let o = run(dir.path(), &["apply", "--yes"]);

@@ -12,8 +12,8 @@ use crate::secrets::dotenv;
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failure> {
-    let p = super::shared::find_project(g)?;
     if a.cloud {
+        let p = super::shared::find_project(g)?;
         // Only the endpoints switch back; the code changes stay as they are.
         let w = dotenv::write_block(&p.root, &[])?;
         if w.changed {
@@ -23,6 +23,7 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failu
         }
         return Ok(ExitStatus::Ok);
     }
+    let (p, _lock) = super::shared::locked_project(g, out)?;
     let quiet = if a.local {
         local_mode_files(&p)?
     } else {

@@ -58,13 +58,16 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Fail
     if let Ok(p) = super::shared::find_project(g) {
         // An apply that was interrupted is rolled back before anything is judged.
         if p.root.join(apply::STATE_DIR).join("journal.json").is_file() {
-            let rolled = apply::lock(&p.root).and_then(|_l| apply::recover(&p.root));
-            match rolled {
-                Ok(Some(n)) => out.warn(&format!(
-                    "An `o11y apply` was interrupted: its {n} file(s) were put back as they were before it. Run `o11y apply` again."
+            match apply::lock(&p.root) {
+                Ok(_lock) => {
+                    if let Err(f) = super::shared::recover(&p, out) {
+                        out.warn(&format!("{} ({})", f.message, f.hints.join("; ")));
+                    }
+                }
+                Err(e) => out.warn(&format!(
+                    "An interrupted `o11y apply` could not be rolled back: {e} ({})",
+                    e.hint()
                 )),
-                Ok(None) => {}
-                Err(e) => out.warn(&format!("An interrupted `o11y apply` could not be rolled back: {e} ({})", e.hint())),
             }
         }
     }
@@ -95,6 +98,9 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Fail
             out.say("Nothing here is something o11y can fix by itself; the fixes below are yours to make.");
         }
     }
+    // A check past its timeout may still be reading on a blocking thread: the answer is in,
+    // so the run ends without waiting for it.
+    rt.shutdown_background();
     if a.json {
         out.data(&serde_json::to_string_pretty(&report).expect("a report serialises"));
     } else {
@@ -129,6 +135,8 @@ async fn fix(ctx: &Arc<Ctx>, report: &Report, out: &Printer) -> usize {
             code.extend(d.fixed_by_apply.iter().map(|s| s.to_string()));
         }
         if code.iter().any(|id| failing(id)) {
+            // Planned under the lock, so that what is written is what was planned from.
+            let _lock = apply::lock(&p.root);
             match super::shared::compute_plan(p, ctx.enabled.clone(), None, false) {
                 Ok(plan) if !plan.is_empty() => match apply::apply(&p.root, &plan) {
                     Ok(a) => {

@@ -39,6 +39,37 @@ pub fn find_project(g: &Global) -> Result<Project, Failure> {
     )?)
 }
 
+/// The project, found again under o11y's lock on it once an interrupted apply was put back:
+/// a plan made from it sees whole files, which no other o11y changes while the lock is held.
+/// Every command that writes the project's files starts here.
+pub fn locked_project(
+    g: &Global,
+    out: &crate::ui::Printer,
+) -> Result<(Project, crate::patch::apply::Lock), Failure> {
+    let p = find_project(g)?;
+    let lock = crate::patch::apply::lock(&p.root)?;
+    recover(&p, out)?;
+    Ok((find_project(g)?, lock))
+}
+
+/// Puts back the files of an apply that was interrupted (killed, power lost), saying so.
+/// Call with the lock held.
+pub fn recover(p: &Project, out: &crate::ui::Printer) -> Result<(), Failure> {
+    match crate::patch::apply::recover(&p.root) {
+        Ok(Some(n)) if n > 0 => {
+            out.warn(&format!(
+                "An earlier `o11y apply` was interrupted: its {n} file(s) were put back as they were before it."
+            ));
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::new(
+            format!("an interrupted `o11y apply` could not be rolled back: {e}"),
+            e.hint(),
+        )),
+    }
+}
+
 /// The integrations switched on: o11y.toml's list, else all four.
 pub fn enabled(p: &Project) -> Vec<Integration> {
     p.config
@@ -187,7 +218,10 @@ pub fn context(g: &Global, o: &Options) -> Result<Ctx, Failure> {
         .unwrap_or_else(|_| integrations::all().to_vec());
     let mut vars: BTreeMap<String, (String, &'static str)> = BTreeMap::new();
     if let Ok(p) = &project {
-        let text = std::fs::read_to_string(p.root.join(dotenv::FILE)).unwrap_or_default();
+        let text = crate::patch::apply::read_regular(&p.root.join(dotenv::FILE), dotenv::MAX_READ)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
         for (k, v) in dotenv::parse(&text) {
             vars.insert(k, (v, context::DOTENV));
         }

@@ -7,7 +7,7 @@ use crate::exit::ExitStatus;
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ToggleArgs, on: bool, out: &Printer) -> Result<ExitStatus, Failure> {
-    let p = super::shared::find_project(g)?;
+    let (p, _lock) = super::shared::locked_project(g, out)?;
     let mut enabled = super::shared::enabled(&p);
     enabled.retain(|i| *i != a.name);
     if on {

@@ -7,7 +7,7 @@ use crate::patch::apply;
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &UndoArgs, out: &Printer) -> Result<ExitStatus, Failure> {
-    let p = super::shared::find_project(g)?;
+    let (p, _lock) = super::shared::locked_project(g, out)?;
     let undone = apply::undo(&p.root, a.force)?;
     for f in &undone.restored {
         out.say(&format!("  restored {f}"));

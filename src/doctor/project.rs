@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::context::{plan_for, ready, Check, CheckFuture, Ctx, NO_PROJECT};
+use crate::context::{one_at_a_time, plan_for, ready, Check, CheckFuture, Ctx, NO_PROJECT};
 use crate::report::{Group, Outcome};
 use crate::spec::{PyFile, ReceiverKind, AWS_ENV};
 
@@ -67,7 +67,7 @@ fn found(c: Arc<Ctx>) -> CheckFuture {
 }
 
 fn requirements(c: Arc<Ctx>) -> CheckFuture {
-    ready(match plan_for(&c, None) {
+    ready(match one_at_a_time(|| plan_for(&c, None)) {
         None => Outcome::skip(NO_PROJECT),
         Some(Err(e)) => Outcome::fail(e, "fix the file at that line, then run `o11y doctor` again"),
         Some(Ok(p)) => match p
@@ -340,7 +340,10 @@ fn flask_pitfalls(c: Arc<Ctx>) -> CheckFuture {
     ready({
         let dockerfile = root
             .map(|r| {
-                std::fs::read_to_string(r.join(&backend).join("Dockerfile")).unwrap_or_default()
+                crate::project::read_text(&r, &format!("{backend}/Dockerfile"))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
             })
             .unwrap_or_default();
         let debug_env =

@@ -100,13 +100,15 @@ fn literals(c: Arc<Ctx>) -> CheckFuture {
             let patterns = key_patterns(&c.all);
             let mut hits = Vec::new();
             for f in files(&root) {
-                let Ok(meta) = std::fs::metadata(&f) else {
-                    continue;
-                };
-                if meta.len() > 1_000_000 || f.file_name().is_some_and(|n| n == ".env") {
+                if f.file_name().is_some_and(|n| n == ".env") {
                     continue;
                 }
-                let Ok(text) = std::fs::read_to_string(&f) else {
+                // Regular files only, and at most 1 MB read of each: a tracked link to
+                // /dev/zero or to a FIFO is passed over, never read for ever.
+                let Ok(bytes) = crate::patch::apply::read_regular(&f, 1_000_000) else {
+                    continue;
+                };
+                let Ok(text) = String::from_utf8(bytes) else {
                     continue;
                 };
                 for (n, line) in text.lines().enumerate() {

@@ -13,12 +13,14 @@ use super::plan::Plan;
 pub const STATE_DIR: &str = ".o11y";
 const BACKUPS: &str = "backups";
 const MANIFEST: &str = "manifest.json";
+/// The manifest of an apply still under way: renamed to [`MANIFEST`] once every file is
+/// written, so `undo` only ever sees whole applies.
+const PENDING: &str = "manifest.pending.json";
 /// Written before the first file of an apply is replaced, removed after the last: while it
 /// exists, an apply was interrupted, and the next run rolls it back from its backup.
 const JOURNAL: &str = "journal.json";
 /// Where temp files wait for their rename: inside `.o11y`, which git ignores.
 const TMP: &str = "tmp";
-const LOCK: &str = "lock";
 
 #[derive(Debug, Error)]
 pub enum ApplyError {
@@ -36,8 +38,16 @@ pub enum ApplyError {
     Symlink { path: String, target: String },
     #[error("{path} is read-only")]
     ReadOnly { path: String },
-    #[error("another o11y is changing this project right now (it holds {lock})")]
+    #[error("another o11y is changing this project right now (it holds the lock on {lock})")]
     Busy { lock: String },
+    #[error("{path} changed while o11y was working on it (another program or editor wrote it); nothing was changed")]
+    Stale { path: String },
+    #[error("{path} leads through the link {link} to {target}, outside the project")]
+    LinkedDir {
+        path: String,
+        link: String,
+        target: String,
+    },
 }
 
 impl crate::exit::Hint for ApplyError {
@@ -55,6 +65,8 @@ impl crate::exit::Hint for ApplyError {
             ApplyError::Symlink { .. } => "o11y edits only files inside the project: replace the link with the file itself (or make the change by hand; `o11y plan` shows it)".into(),
             ApplyError::ReadOnly { path } => format!("make it writable (`chmod u+w {path}`) if o11y may change it, then run o11y again; nothing was changed"),
             ApplyError::Busy { .. } => "wait for the other `o11y apply`, `undo` or `init` to finish, then run this again".into(),
+            ApplyError::Stale { .. } => "save and close the file in your editor, then run the same o11y command again: it plans from the file as it is now".into(),
+            ApplyError::LinkedDir { link, .. } => format!("o11y edits only files inside the project: replace the link `{link}` with the folder itself (or make the change by hand; `o11y plan` shows it)"),
         }
     }
 }
@@ -167,38 +179,107 @@ fn write_via(dir: &Path, path: &Path, contents: &[u8], mode: Option<u32>) -> Res
     }
 }
 
-/// Where a project file really gets written: itself, or the target of a link that stays inside
-/// the project. A link out of the project, and a read-only file, are refused: replacing either
-/// through a rename would do what the user did not ask for.
+/// Where a project file really gets written: its real location, every link on the way
+/// resolved (the file itself, or a folder above it). A location outside the project (a file
+/// link, or a folder link such as `services -> /elsewhere`), and a read-only file, are refused:
+/// replacing either through a rename would do what the user did not ask for.
 pub fn target_of(root: &Path, rel: &str) -> Result<PathBuf, ApplyError> {
     let path = root.join(rel);
-    let Ok(meta) = fs::symlink_metadata(&path) else {
-        return Ok(path);
+    let real_root = fs::canonicalize(root).map_err(|e| werr(root, e))?;
+    // The deepest part of the path that exists; what is below it gets created there.
+    let mut existing = path.clone();
+    let mut missing = Vec::new();
+    while fs::symlink_metadata(&existing).is_err() {
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                missing.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let link_to = |p: &Path| {
+        fs::canonicalize(p)
+            .or_else(|_| fs::read_link(p))
+            .map(|t| t.display().to_string())
+            .unwrap_or_default()
     };
-    let path = if meta.file_type().is_symlink() {
-        let target = fs::canonicalize(&path).map_err(|_| ApplyError::Symlink {
-            path: rel.to_string(),
-            target: fs::read_link(&path)
-                .map(|t| t.display().to_string())
-                .unwrap_or_default(),
-        })?;
-        let inside = fs::canonicalize(root).is_ok_and(|r| target.starts_with(r));
-        if !inside {
-            return Err(ApplyError::Symlink {
+    let real = match fs::canonicalize(&existing) {
+        Ok(r) if r.starts_with(&real_root) => r,
+        // A dangling link, or one that leads out: name the link itself.
+        _ => {
+            let mut prefix = root.to_path_buf();
+            for part in Path::new(rel).components() {
+                prefix.push(part);
+                if fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let link = self::rel(root, &prefix);
+                    return Err(if prefix == path {
+                        ApplyError::Symlink {
+                            path: rel.to_string(),
+                            target: link_to(&prefix),
+                        }
+                    } else {
+                        ApplyError::LinkedDir {
+                            path: rel.to_string(),
+                            target: link_to(&prefix),
+                            link,
+                        }
+                    });
+                }
+            }
+            return Err(ApplyError::Outside {
                 path: rel.to_string(),
-                target: target.display().to_string(),
             });
         }
-        target
-    } else {
-        path
     };
-    if fs::metadata(&path).is_ok_and(|m| m.permissions().readonly()) {
+    let real = missing.iter().rev().fold(real, |p, n| p.join(n));
+    if fs::metadata(&real).is_ok_and(|m| m.permissions().readonly()) {
         return Err(ApplyError::ReadOnly {
             path: rel.to_string(),
         });
     }
-    Ok(path)
+    Ok(real)
+}
+
+/// Reads the regular file at `path` (links followed), at most `max` bytes. A device, a pipe
+/// or a socket is refused without waiting on it (`/dev/zero` never ends, a FIFO blocks its
+/// reader), and the bound holds on the bytes read, not on the size the file reports.
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading waits for a writer; non-blocking, it returns at once.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "it is a folder, not a file",
+        ));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file but a device, a pipe or a socket",
+        ));
+    }
+    let mut out = Vec::with_capacity(meta.len().min(max) as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than {} MB", max / 1_000_000),
+        ));
+    }
+    Ok(out)
 }
 
 /// Whether a path relative to the project stays inside it.
@@ -220,35 +301,85 @@ fn check_inside(rel: &str) -> Result<(), ApplyError> {
     }
 }
 
-/// Held while o11y changes the project's files; a second o11y waits for it a little, then
-/// stops with a clear message instead of losing one of the two runs' changes.
+/// Held while o11y reads and changes the project's files; a second o11y waits for it a
+/// little, then stops with a clear message instead of losing one of the two runs' changes.
+///
+/// The lock is on the project folder itself (on Unix), which no o11y command deletes, so it
+/// outlives an `undo` that removes `.o11y`. Within one process it is re-entrant: a command
+/// takes it before it reads the files it plans from, and the writes it calls take it again.
 pub struct Lock {
+    key: PathBuf,
+}
+
+struct Held {
+    key: PathBuf,
+    count: usize,
     _file: fs::File,
 }
 
-pub fn lock(root: &Path) -> Result<Lock, ApplyError> {
+static HELD: std::sync::Mutex<Vec<Held>> = std::sync::Mutex::new(Vec::new());
+
+fn held() -> std::sync::MutexGuard<'static, Vec<Held>> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let mut held = held();
+        if let Some(i) = held.iter().position(|h| h.key == self.key) {
+            held[i].count -= 1;
+            if held[i].count == 0 {
+                held.remove(i);
+            }
+        }
+    }
+}
+
+/// The file whose lock stands for the project's.
+#[cfg(unix)]
+fn lock_file(root: &Path) -> Result<(fs::File, String), ApplyError> {
+    let file = fs::File::open(root).map_err(|e| werr(root, e))?;
+    Ok((file, format!("the folder {}", root.display())))
+}
+
+/// Elsewhere a folder cannot be opened as a file: a lock file in `.o11y`, which Windows does
+/// not let anyone delete while it is open.
+#[cfg(not(unix))]
+fn lock_file(root: &Path) -> Result<(fs::File, String), ApplyError> {
     let state = ensure_state_dir(root)?;
-    let path = state.join(LOCK);
+    let path = state.join("lock");
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
         .map_err(|e| werr(&path, e))?;
+    Ok((file, rel(root, &path)))
+}
+
+pub fn lock(root: &Path) -> Result<Lock, ApplyError> {
+    let key = fs::canonicalize(root).map_err(|e| werr(root, e))?;
+    if let Some(h) = held().iter_mut().find(|h| h.key == key) {
+        h.count += 1;
+        return Ok(Lock { key });
+    }
+    let (file, shown) = lock_file(&key)?;
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(Lock { _file: file }),
+            Ok(()) => break,
             Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
                 std::thread::sleep(std::time::Duration::from_millis(100))
             }
-            Err(_) => {
-                return Err(ApplyError::Busy {
-                    lock: rel(root, &path),
-                })
-            }
+            Err(_) => return Err(ApplyError::Busy { lock: shown }),
         }
     }
+    held().push(Held {
+        key: key.clone(),
+        count: 1,
+        _file: file,
+    });
+    Ok(Lock { key })
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -264,6 +395,7 @@ pub fn recover(root: &Path) -> Result<Option<usize>, ApplyError> {
     let _ = clear_temp(&state);
     let journal = state.join(JOURNAL);
     let Ok(raw) = fs::read(&journal) else {
+        sweep_partial(&state);
         return Ok(None);
     };
     let j: Journal = serde_json::from_slice(&raw).map_err(|e| ApplyError::BadBackup {
@@ -271,19 +403,41 @@ pub fn recover(root: &Path) -> Result<Option<usize>, ApplyError> {
         reason: e.to_string(),
     })?;
     let dir = state.join(BACKUPS).join(&j.backup);
-    if !inside(&j.backup) || !dir.join(MANIFEST).is_file() {
-        // The journal was written after the manifest: without one, nothing was replaced yet.
+    let manifest = [PENDING, MANIFEST]
+        .iter()
+        .map(|m| dir.join(m))
+        .find(|m| m.is_file());
+    let Some(manifest) = manifest.filter(|_| inside(&j.backup)) else {
+        // The journal is written after the manifest: without one, nothing was replaced yet.
         let _ = fs::remove_file(&journal);
+        sweep_partial(&state);
         return Ok(Some(0));
-    }
-    let manifest = read_manifest(&dir)?;
+    };
+    let manifest = read_manifest_file(&dir, &manifest)?;
     for entry in &manifest.files {
         check_inside(&entry.path)?;
         restore(root, &dir, entry)?;
     }
     let _ = fs::remove_dir_all(&dir);
     fs::remove_file(&journal).map_err(|e| werr(&journal, e))?;
+    sweep_partial(&state);
     Ok(Some(manifest.files.len()))
+}
+
+/// Removes backup folders of applies that never got as far as replacing a file (no journal
+/// names them, and they have no finished manifest): they would only confuse `undo`.
+fn sweep_partial(state: &Path) {
+    for e in fs::read_dir(state.join(BACKUPS))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.starts_with("undone-") && p.is_dir() && !p.join(MANIFEST).is_file() {
+            let _ = fs::remove_dir_all(&p);
+        }
+    }
 }
 
 fn clear_temp(state: &Path) -> std::io::Result<()> {
@@ -294,16 +448,24 @@ fn clear_temp(state: &Path) -> std::io::Result<()> {
 }
 
 fn read_manifest(dir: &Path) -> Result<Manifest, ApplyError> {
+    read_manifest_file(dir, &dir.join(MANIFEST))
+}
+
+fn read_manifest_file(dir: &Path, file: &Path) -> Result<Manifest, ApplyError> {
     let bad = |reason: String| ApplyError::BadBackup {
         dir: dir.display().to_string(),
         reason,
     };
-    let raw = fs::read(dir.join(MANIFEST)).map_err(|e| bad(e.to_string()))?;
+    let raw = fs::read(file).map_err(|e| bad(e.to_string()))?;
     serde_json::from_slice(&raw).map_err(|e| bad(e.to_string()))
 }
 
 pub(crate) fn ensure_state_dir(root: &Path) -> Result<PathBuf, ApplyError> {
     let dir = root.join(STATE_DIR);
+    if fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Backups hold copies of .env: they stay inside the project or nowhere.
+        target_of(root, STATE_DIR)?;
+    }
     fs::create_dir_all(dir.join(BACKUPS)).map_err(|e| werr(&dir, e))?;
     fs::create_dir_all(dir.join(TMP)).map_err(|e| werr(&dir, e))?;
     let ignore = dir.join(".gitignore");
@@ -315,16 +477,38 @@ pub(crate) fn ensure_state_dir(root: &Path) -> Result<PathBuf, ApplyError> {
     Ok(dir)
 }
 
+/// Where a backup stands among the others: by its sequence number, never by its name as text
+/// (`-10` would sort before `-9`). Names are `SEQ-STAMP`; older ones, `STAMP` or `STAMP-N`,
+/// come before every numbered one, in the order of their stamp and N.
+fn backup_order(name: &str) -> (u64, String, u64) {
+    let (head, tail) = name.split_once('-').unwrap_or((name, ""));
+    let legacy = head.len() == 16 && head.as_bytes()[8] == b'T';
+    match (legacy, head.parse::<u64>()) {
+        (false, Ok(seq)) => (seq, tail.to_string(), 0),
+        _ => (0, head.to_string(), tail.parse().unwrap_or(1)),
+    }
+}
+
 fn new_backup_dir(state: &Path) -> Result<PathBuf, ApplyError> {
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
     let base = state.join(BACKUPS);
-    let mut dir = base.join(&stamp);
-    let mut n = 2;
+    let last = fs::read_dir(&base)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            backup_order(name.trim_start_matches("undone-")).0
+        })
+        .max()
+        .unwrap_or(0);
+    let mut seq = last + 1;
+    let mut dir = base.join(format!("{seq:04}-{stamp}"));
     while dir.exists() {
-        dir = base.join(format!("{stamp}-{n}"));
-        n += 1;
+        seq += 1;
+        dir = base.join(format!("{seq:04}-{stamp}"));
     }
     fs::create_dir_all(dir.join("before")).map_err(|e| werr(&dir, e))?;
     fs::create_dir_all(dir.join("after")).map_err(|e| werr(&dir, e))?;
@@ -384,45 +568,63 @@ pub fn apply_with(root: &Path, plan: &Plan, quiet: &[Quiet]) -> Result<Applied, 
         check_inside(edit.path)?;
         targets.push(target_of(root, edit.path)?);
     }
+    // The plan was made from these files: if one is not what it was then, the plan is stale.
+    for (edit, path) in edits.iter().zip(&targets) {
+        unchanged(edit.path, path, edit.before)?;
+    }
     let state = ensure_state_dir(root)?;
     let dir = new_backup_dir(&state)?;
-    let mut manifest = Manifest { files: Vec::new() };
-    for (edit, path) in edits.iter().zip(&targets) {
-        // Backups of quiet files keep their mode (a .env is 0600 there too).
-        if let Some(before) = edit.before {
+    let journal = state.join(JOURNAL);
+    let backed_up = (|| {
+        let mut manifest = Manifest { files: Vec::new() };
+        for (edit, path) in edits.iter().zip(&targets) {
+            // Backups of quiet files keep their mode (a .env is 0600 there too).
+            if let Some(before) = edit.before {
+                write_atomic(
+                    &dir.join("before").join(edit.path),
+                    before.as_bytes(),
+                    edit.mode,
+                )?;
+            }
             write_atomic(
-                &dir.join("before").join(edit.path),
-                before.as_bytes(),
+                &dir.join("after").join(edit.path),
+                edit.after.as_bytes(),
                 edit.mode,
             )?;
+            manifest.files.push(Entry {
+                path: edit.path.to_string(),
+                existed: edit.before.is_some(),
+                mode: edit.mode.or_else(|| mode_of(path)),
+            });
         }
+        let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+        write_atomic(&dir.join(PENDING), &json, None)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         write_atomic(
-            &dir.join("after").join(edit.path),
-            edit.after.as_bytes(),
-            edit.mode,
+            &journal,
+            &serde_json::to_vec(&Journal { backup: name }).expect("a journal serialises"),
+            None,
         )?;
-        manifest.files.push(Entry {
-            path: edit.path.to_string(),
-            existed: edit.before.is_some(),
-            mode: edit.mode.or_else(|| mode_of(path)),
-        });
-    }
-    let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
-    write_atomic(&dir.join(MANIFEST), &json, None)?;
-    let journal = state.join(JOURNAL);
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    write_atomic(
-        &journal,
-        &serde_json::to_vec(&Journal { backup: name }).expect("a journal serialises"),
-        None,
-    )?;
+        Ok(manifest)
+    })();
+    let manifest = match backed_up {
+        Ok(m) => m,
+        Err(e) => {
+            // Disk full, say: no half backup is left for `undo` to trip over.
+            let _ = fs::remove_file(&journal);
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
 
     let mut written: Vec<&Entry> = Vec::new();
     for ((edit, entry), path) in edits.iter().zip(&manifest.files).zip(&targets) {
-        if let Err(e) = write_atomic(path, edit.after.as_bytes(), entry.mode) {
+        let wrote = unchanged(edit.path, path, edit.before)
+            .and_then(|()| write_atomic(path, edit.after.as_bytes(), entry.mode));
+        if let Err(e) = wrote {
             for done in written {
                 let _ = restore(root, &dir, done);
             }
@@ -432,11 +634,28 @@ pub fn apply_with(root: &Path, plan: &Plan, quiet: &[Quiet]) -> Result<Applied, 
         }
         written.push(entry);
     }
+    fs::rename(dir.join(PENDING), dir.join(MANIFEST)).map_err(|e| werr(&dir, e))?;
     fs::remove_file(&journal).map_err(|e| werr(&journal, e))?;
     Ok(Applied {
         backup: rel(root, &dir),
         files: edits.iter().map(|e| e.path.to_string()).collect(),
     })
+}
+
+/// Whether the file at `path` still holds `before` (`None`: it must not exist).
+fn unchanged(rel: &str, path: &Path, before: Option<&str>) -> Result<(), ApplyError> {
+    let now = match fs::read(path) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(werr(path, e)),
+    };
+    if now.as_deref() == before.map(str::as_bytes) {
+        Ok(())
+    } else {
+        Err(ApplyError::Stale {
+            path: rel.to_string(),
+        })
+    }
 }
 
 fn rel(root: &Path, p: &Path) -> String {
@@ -478,7 +697,7 @@ fn latest_backup(root: &Path) -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.join(MANIFEST).is_file())
         .collect();
-    dirs.sort();
+    dirs.sort_by_key(|p| backup_order(&p.file_name().unwrap_or_default().to_string_lossy()));
     dirs.pop()
 }
 
@@ -529,4 +748,159 @@ pub fn undo(root: &Path, force: bool) -> Result<Undone, ApplyError> {
         let _ = fs::remove_dir_all(root.join(STATE_DIR));
     }
     Ok(undone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patch::plan::FileEdit;
+
+    fn plan_of(path: &str, before: Option<&str>, after: &str) -> Plan {
+        Plan {
+            edits: vec![FileEdit {
+                path: path.into(),
+                before: before.map(str::to_string),
+                after: after.into(),
+                created: before.is_none(),
+                added_lines: 1,
+                removed_lines: 0,
+            }],
+            ..Plan::default()
+        }
+    }
+
+    fn backups(root: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(root.join(STATE_DIR).join(BACKUPS))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn undo_goes_back_one_apply_at_a_time_past_ten_in_one_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        fs::write(&file, "0\n").unwrap();
+        for n in 1..=25 {
+            let before = fs::read_to_string(&file).unwrap();
+            apply(
+                dir.path(),
+                &plan_of("f.txt", Some(&before), &format!("{before}{n}\n")),
+            )
+            .unwrap();
+        }
+        for n in (1..=25).rev() {
+            let want: String = (0..n).map(|i| format!("{i}\n")).collect();
+            undo(dir.path(), false).unwrap();
+            assert_eq!(
+                fs::read_to_string(&file).unwrap(),
+                want,
+                "after undoing apply {n}"
+            );
+        }
+        assert!(matches!(
+            undo(dir.path(), false),
+            Err(ApplyError::NothingToUndo(_))
+        ));
+    }
+
+    #[test]
+    fn backups_are_ordered_by_sequence_not_text() {
+        let mut names = vec![
+            "0010-20990101T000000Z",
+            "0009-20990101T000000Z",
+            "20990101T000000Z-10",
+            "20990101T000000Z-9",
+            "20990101T000000Z",
+        ];
+        names.sort_by_key(|n| backup_order(n));
+        assert_eq!(
+            names,
+            [
+                "20990101T000000Z",
+                "20990101T000000Z-9",
+                "20990101T000000Z-10",
+                "0009-20990101T000000Z",
+                "0010-20990101T000000Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_changed_since_the_plan_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        fs::write(&file, "planned from\n").unwrap();
+        let plan = plan_of("f.txt", Some("planned from\n"), "o11y's\n");
+        fs::write(&file, "changed meanwhile\n").unwrap();
+        let e = apply(dir.path(), &plan).unwrap_err();
+        assert!(matches!(e, ApplyError::Stale { .. }), "{e}");
+        assert!(e.to_string().contains("nothing was changed"), "{e}");
+        assert_eq!(fs::read_to_string(&file).unwrap(), "changed meanwhile\n");
+        assert!(backups(dir.path()).is_empty(), "{:?}", backups(dir.path()));
+        // A file the plan creates must still be missing.
+        fs::write(dir.path().join("new.txt"), "someone else's").unwrap();
+        let e = apply(dir.path(), &plan_of("new.txt", None, "o11y's")).unwrap_err();
+        assert!(matches!(e, ApplyError::Stale { .. }), "{e}");
+    }
+
+    #[test]
+    fn an_orphan_backup_never_makes_undo_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        fs::write(&file, "a\n").unwrap();
+        apply(dir.path(), &plan_of("f.txt", Some("a\n"), "b\n")).unwrap();
+        // What an apply that died while writing its backup leaves: a newer folder, half full,
+        // with no journal naming it.
+        let orphan = dir.path().join(".o11y/backups/9999-20990101T000000Z");
+        fs::create_dir_all(orphan.join("before")).unwrap();
+        fs::write(orphan.join("before/f.txt"), "zzz").unwrap();
+        fs::write(orphan.join(PENDING), r#"{"files":[]}"#).unwrap();
+        let undone = undo(dir.path(), false).unwrap();
+        assert_eq!(undone.restored, ["f.txt"]);
+        assert_eq!(fs::read_to_string(&file).unwrap(), "a\n");
+    }
+
+    #[test]
+    fn the_lock_is_reentrant_within_a_process_and_outlives_the_state_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let outer = lock(dir.path()).unwrap();
+        let inner = lock(dir.path()).unwrap();
+        drop(inner);
+        fs::create_dir_all(dir.path().join(STATE_DIR)).unwrap();
+        fs::remove_dir_all(dir.path().join(STATE_DIR)).unwrap();
+        // Another process (another open file description) cannot take it meanwhile.
+        let other = fs::File::open(dir.path()).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        drop(outer);
+        other.try_lock().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_and_reads_are_bounded_by_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_regular(Path::new("/dev/zero"), 1024).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = read_regular(&fifo, 1024).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        let big = dir.path().join("big");
+        fs::write(&big, vec![b'x'; 2048]).unwrap();
+        assert_eq!(
+            read_regular(&big, 1024).unwrap_err().kind(),
+            std::io::ErrorKind::FileTooLarge
+        );
+        assert_eq!(read_regular(&big, 2048).unwrap().len(), 2048);
+    }
 }

@@ -59,8 +59,46 @@ fn parse(text: &str) -> Result<Mapping, ParseError> {
         .documents()
         .next()
         .ok_or_else(|| ParseError::new(1, "the file is empty"))?;
-    doc.as_mapping()
-        .ok_or_else(|| ParseError::new(1, "the top level is not a mapping of keys"))
+    let root = doc
+        .as_mapping()
+        .ok_or_else(|| ParseError::new(1, "the top level is not a mapping of keys"))?;
+    no_duplicate_keys(&YamlNode::Mapping(root.clone()), text, 0)?;
+    Ok(root)
+}
+
+/// Docker compose v2 refuses a file in which one mapping names a key twice: its YAML parser
+/// (yaml.v3) answers "mapping key ... already defined at line N". (Compose v1 kept the last
+/// value silently: docker/compose#5267.) So does o11y, rather than read one of the two values
+/// and edit the other.
+fn no_duplicate_keys(node: &YamlNode, text: &str, depth: usize) -> Result<(), ParseError> {
+    if depth > 256 {
+        return Ok(());
+    }
+    if let Some(m) = node.as_mapping() {
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for e in m.entries() {
+            if let Some(k) = e.key_node() {
+                if let Some(name) = scalar(&k).filter(|n| n != "<<") {
+                    let line = line_number(text, k.byte_range().start as usize);
+                    if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                        return Err(ParseError::new(
+                            line,
+                            format!("the key `{name}` is given twice in the same mapping (first on line {first}); docker compose refuses such a file: keep one of the two"),
+                        ));
+                    }
+                    seen.push((name, line));
+                }
+            }
+            if let Some(v) = e.value_node() {
+                no_duplicate_keys(&v, text, depth + 1)?;
+            }
+        }
+    } else if let Some(seq) = node.as_sequence() {
+        for v in seq.values() {
+            no_duplicate_keys(&v, text, depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 fn services_of(root: &Mapping, text: &str) -> Result<Mapping, ParseError> {

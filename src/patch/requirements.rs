@@ -56,10 +56,12 @@ pub fn listed(text: &str) -> Result<Vec<Listed>, ParseError> {
                 ),
             )
         })?;
+        // A byte order mark stays where it is, before whatever o11y adds or removes.
+        let bom = if raw.starts_with('\u{feff}') { 3 } else { 0 };
         out.push(Listed {
             name: normalise(req.name.as_ref()),
             line: n + 1,
-            start,
+            start: start + bom,
             end: start + raw.len(),
         });
     }
@@ -129,6 +131,8 @@ pub fn pinned_below(text: &str, package: &str, version: &str) -> bool {
 /// The part of a line that is a PEP 508 requirement, or None for comments, blank lines,
 /// pip options (`-r`, `--index-url`, `-e`) and direct paths or URLs, which o11y leaves alone.
 fn requirement_part(line: &str) -> Option<&str> {
+    // pip reads a file that starts with a UTF-8 byte order mark (pip's `auto_decode`).
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
     let no_comment = match line.find(" #").or_else(|| line.find("\t#")) {
         Some(i) => &line[..i],
         None if line.trim_start().starts_with('#') => "",
@@ -243,6 +247,21 @@ mod tests {
         let t = "flask\nrollbar==1.0 ; python_version > '3'\nblinker\n";
         assert_eq!(patch(t, &[], &["rollbar", "Blinker"]).unwrap(), "flask\n");
         assert_eq!(patch("flask\nrollbar", &[], &["rollbar"]).unwrap(), "flask");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_read_as_pip_reads_it_and_kept() {
+        let t = "\u{feff}flask\nrollbar\n";
+        assert_eq!(listed(t).unwrap()[0].name, "flask");
+        assert_eq!(
+            patch(t, &["blinker"], &[]).unwrap(),
+            "\u{feff}flask\nrollbar\nblinker\n"
+        );
+        assert_eq!(
+            patch("\u{feff}rollbar\nflask\n", &[], &["rollbar"]).unwrap(),
+            "\u{feff}flask\n"
+        );
+        assert!(pinned_below("\u{feff}Flask==2.2.5\n", "flask", "2.3"));
     }
 
     #[test]

@@ -48,6 +48,16 @@ pub enum ProjectError {
     NoCompose { names: String, dirs: String },
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
+    #[error("cannot read {path}: it is not a regular file but a device, a pipe or a socket (or a link to one)")]
+    Special { path: String },
+    #[error("{path} is too large for o11y: {}", crate::patch::python::too_large(*.len))]
+    TooLarge { path: String, len: usize },
+    #[error("{path} is written in the {encoding} encoding (its coding line, line {line}, says so); o11y reads and edits UTF-8 files only")]
+    Encoding {
+        path: String,
+        encoding: String,
+        line: usize,
+    },
     #[error("{path}, line {}: {}", .error.line, .error.what)]
     Parse { path: String, error: ParseError },
     #[error("there is no service `{name}` in {compose}; its services are: {list}")]
@@ -75,6 +85,15 @@ impl crate::exit::Hint for ProjectError {
             ProjectError::Read { .. } => {
                 "check that the file exists and that you may read it (`ls -l`), then run o11y again".into()
             }
+            ProjectError::TooLarge { .. } => {
+                "o11y changed nothing; `o11y plan` works again once the module is smaller".into()
+            }
+            ProjectError::Special { .. } => {
+                "o11y changed nothing; put the file itself there (not a device, pipe or socket, nor a link to one), then run o11y again".into()
+            }
+            ProjectError::Encoding { path, encoding, line } => format!(
+                "o11y changed nothing; convert it (`iconv -f {encoding} -t utf-8 {path} > {path}.utf8 && mv {path}.utf8 {path}`) and make line {line} say `# -*- coding: utf-8 -*-` (or remove it), then run o11y again"
+            ),
             ProjectError::Parse { path, .. } => format!(
                 "o11y changed nothing; fix {path} at that line (or restore it with `git checkout -- {path}`), then run o11y again"
             ),
@@ -118,17 +137,35 @@ fn find_compose(dir: &Path) -> Option<String> {
         .map(|n| n.to_string())
 }
 
-/// Reads a text file, with the errors a person can act on.
+/// The largest project file o11y reads (an app.py of tens of megabytes is already far past
+/// anything written by hand).
+pub const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+/// Reads a text file, with the errors a person can act on. Only regular files are read (a
+/// link to a device or a pipe is refused, never waited on), and at most [`MAX_FILE`] bytes.
 pub fn read_text(root: &Path, rel: &str) -> Result<Option<String>, ProjectError> {
     let path = root.join(rel);
-    match fs::read(&path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| ProjectError::Read {
-                path: rel.to_string(),
-                reason: "it is not UTF-8 text (a binary file?)".into(),
-            }),
+    match crate::patch::apply::read_regular(&path, MAX_FILE) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+            match crate::patch::python::declared_encoding(e.as_bytes()) {
+                Some((encoding, line)) => ProjectError::Encoding {
+                    path: rel.to_string(),
+                    encoding,
+                    line,
+                },
+                None => ProjectError::Read {
+                    path: rel.to_string(),
+                    reason: format!(
+                        "it is not UTF-8 text (byte {} is not UTF-8; a binary file, or one saved in another encoding?)",
+                        e.utf8_error().valid_up_to() + 1
+                    ),
+                },
+            }
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Err(ProjectError::Special {
+            path: rel.to_string(),
+        }),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(ProjectError::Read {
             path: rel.to_string(),
             reason: "permission denied".into(),
@@ -272,7 +309,10 @@ pub fn detect(
 pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Option<String> {
     let dir = root.join(backend_dir);
     let dockerfile_name = svc.dockerfile.as_deref().unwrap_or("Dockerfile");
-    let dockerfile = fs::read_to_string(dir.join(dockerfile_name)).unwrap_or_default();
+    let dockerfile = crate::patch::apply::read_regular(&dir.join(dockerfile_name), MAX_FILE)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
     let exists = |rel: &str| {
         let rel = rel.trim_start_matches("./");
         (!rel.contains("..") && dir.join(rel).is_file()).then(|| rel.to_string())
@@ -323,7 +363,10 @@ pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Optio
     let mut creating = Vec::new();
     python_files(&dir, "", 0, &mut creating);
     creating.retain(|rel| {
-        fs::read_to_string(dir.join(rel)).is_ok_and(|t| crate::patch::python::creates_flask_app(&t))
+        crate::patch::apply::read_regular(&dir.join(rel), MAX_FILE)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .is_some_and(|t| crate::patch::python::creates_flask_app(&t))
     });
     match creating.as_slice() {
         [one] => Some(one.clone()),
@@ -477,7 +520,17 @@ impl Project {
                 PyFile::App => self.app_file.as_str(),
                 other => other.rel_path(),
             };
-            python.push((f, source(&self.root, join(&self.backend_dir, rel))?));
+            let src = source(&self.root, join(&self.backend_dir, rel))?;
+            if let Some(s) = src
+                .as_ref()
+                .filter(|s| s.text.len() > crate::patch::python::MAX_PARSE)
+            {
+                return Err(ProjectError::TooLarge {
+                    path: s.path.clone(),
+                    len: s.text.len(),
+                });
+            }
+            python.push((f, src));
         }
         let own: Vec<String> = python
             .iter()

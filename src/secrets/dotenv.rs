@@ -201,10 +201,13 @@ pub fn merge_keys(text: &str, values: &[(String, String)]) -> String {
     out
 }
 
+/// The most of `.env` or `.gitignore` o11y reads.
+pub const MAX_READ: u64 = 16 * 1024 * 1024;
+
 /// A text file, or None when it does not exist; any other failure is an error (a file that
 /// cannot be read is never replaced).
 fn read(root: &Path, name: &str) -> Result<Option<String>, DotenvError> {
-    match fs::read(root.join(name)) {
+    match crate::patch::apply::read_regular(&root.join(name), MAX_READ) {
         Ok(bytes) => String::from_utf8(bytes)
             .map(Some)
             .map_err(|_| DotenvError::Read {

@@ -173,7 +173,10 @@ impl Store for DotenvStore {
     }
 
     fn get(&self, name: &str) -> Option<String> {
-        let text = std::fs::read_to_string(self.root.join(dotenv::FILE)).ok()?;
+        let bytes =
+            crate::patch::apply::read_regular(&self.root.join(dotenv::FILE), dotenv::MAX_READ)
+                .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
         dotenv::parse(&dotenv::merge_block(&text, &[]))
             .into_iter()
             .rev()

@@ -39,7 +39,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
     if let Some((tool, what)) = ws.missing_tool() {
         out.warn(&format!("`{tool}` not found: {what}."));
     }
-    let p = super::shared::find_project(g)?;
+    let (p, _lock) = super::shared::locked_project(g, out)?;
     out.say(&format!(
         "{} Found the project in {}: {}, backend service `{}` in {}/.",
         out.bold("2."),
