@@ -34,6 +34,7 @@ fn example() -> Inputs {
         ],
         gitpod: Some(read(".gitpod.yml")),
         devcontainer: None,
+        automations: None,
         present: Vec::new(),
         config: None,
         app_file: "app.py".into(),

@@ -21,7 +21,10 @@ pub const COLUMNS: &str = "COLUMNS";
 pub const HOME: &str = "HOME";
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const GITPOD_WORKSPACE_ID: &str = "GITPOD_WORKSPACE_ID";
+pub const GITPOD_ENVIRONMENT_ID: &str = "GITPOD_ENVIRONMENT_ID";
 pub const CODESPACES: &str = "CODESPACES";
+pub const PYPI_API: &str = "O11Y_PYPI_API";
+pub const RELEASE_URL: &str = "O11Y_RELEASE_URL";
 pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
 pub const ROLLBAR_ENVIRONMENT: &str = "ROLLBAR_ENVIRONMENT";
 pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
@@ -49,12 +52,24 @@ pub const CATALOGUE: &[Var] = &[
     var(HOME, "where the demo's venv is cached (~/.cache/o11y)"),
     var(XDG_CACHE_HOME, "where the demo's venv is cached, when set"),
     var(
+        GITPOD_ENVIRONMENT_ID,
+        "this is an environment of the current Gitpod (Ona): keys can go to its user secrets",
+    ),
+    var(
         GITPOD_WORKSPACE_ID,
-        "this is a Gitpod workspace: keys go to `gp env`",
+        "this is a Gitpod Classic workspace: keys go to `gp env`",
     ),
     var(
         CODESPACES,
         "this is a codespace: keys go to Codespaces secrets",
+    ),
+    var(
+        PYPI_API,
+        "PyPI's JSON API, asked whether the start task's install can work (tests, mirrors)",
+    ),
+    var(
+        RELEASE_URL,
+        "the release downloads the start task falls back to (tests, mirrors)",
     ),
     var(
         GITHUB_REPOSITORY,

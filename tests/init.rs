@@ -137,7 +137,7 @@ fn keys_from_the_environment_are_checked_stored_applied_and_smoke_tested() {
         "Honeycomb key OK: team Acme, environment bootcamp, ingest key",
         "Rollbar token OK",
         "AWS: account 1234…",
-        "Changed 8 file(s)",
+        "Changed 10 file(s)",
         " up`, open /api/activities/home",
     ] {
         assert!(err.contains(said), "missing `{said}`:\n{err}");
@@ -416,7 +416,7 @@ fn gitpod_keys_go_to_gp_env_and_to_dotenv() {
         None,
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
-    said(&o, "Working in a Gitpod workspace");
+    said(&o, "Working in a Gitpod Classic workspace");
     let sets: Vec<Vec<String>> = tools.calls().into_iter().filter(|c| c.len() > 2).collect();
     assert_eq!(
         sets,

@@ -302,6 +302,7 @@ fn inputs(app: &str, home: &str, user: &str, req: &str) -> Inputs {
         ],
         gitpod: Some(src(".gitpod.yml", "\nvscode:\n  extensions: []\n")),
         devcontainer: None,
+        automations: None,
         present: Vec::new(),
         config: None,
         app_file: "app.py".into(),
@@ -328,6 +329,12 @@ fn applied(mut i: Inputs, p: &Plan) -> Inputs {
         }
         if e.path == "o11y.toml" {
             i.config = Some(Source {
+                path: e.path.clone(),
+                text: e.after.clone(),
+            });
+        }
+        if e.path.ends_with("automations.yaml") {
+            i.automations = Some(Source {
                 path: e.path.clone(),
                 text: e.after.clone(),
             });

@@ -9,6 +9,7 @@ use crate::error::Failure;
 use crate::exit::{ExitStatus, Hint};
 use crate::integrations;
 use crate::patch::apply;
+use crate::project::Project;
 use crate::report::{Report, Status};
 use crate::ui::Printer;
 
@@ -153,6 +154,16 @@ async fn fix(ctx: &Arc<Ctx>, report: &Report, out: &Printer) -> usize {
                 Err(f) => out.warn(&format!("could not re-apply the changes: {}", f.message)),
             }
         }
+        if failing("project.urls") {
+            match workspace_urls(p, out) {
+                Ok(Some(done)) => {
+                    out.success(&format!("fixed: {done}"));
+                    made += 1;
+                }
+                Ok(None) => {}
+                Err(e) => out.warn(&format!("could not fix the workspace URLs: {e}")),
+            }
+        }
         if failing("secrets.dotenv")
             && !report
                 .checks
@@ -183,4 +194,80 @@ async fn fix(ctx: &Arc<Ctx>, report: &Report, out: &Printer) -> usize {
         }
     }
     made
+}
+
+/// In the current Gitpod: the compose file's Classic URLs become defaults that `.env`
+/// overrides, and `.env` gets this environment's port URLs. Shown and confirmed first, never
+/// made silently; backed up as an apply, so `o11y undo` takes it back.
+fn workspace_urls(p: &Project, out: &Printer) -> Result<Option<String>, String> {
+    use crate::patch::compose;
+    use crate::secrets::dotenv;
+    let cli = crate::secrets::gitpod::find_cli()
+        .ok_or("the Gitpod CLI (`ona`, formerly `gitpod`) is not on PATH, so this environment's port URLs cannot be read")?;
+    let _lock = apply::lock(&p.root).map_err(|e| e.to_string())?;
+    let before = crate::project::read_text(&p.root, &p.compose)
+        .map_err(|e| e.to_string())?
+        .ok_or("the compose file disappeared")?;
+    let urls = compose::classic_urls(&before);
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let mut ports: Vec<(u16, String)> = Vec::new();
+    for u in &urls {
+        if !ports.iter().any(|(p, _)| *p == u.port) {
+            let label = if u.var.contains("FRONTEND") {
+                "frontend"
+            } else {
+                "backend"
+            };
+            ports.push((u.port, label.to_string()));
+        }
+    }
+    let found = crate::secrets::gitpod::port_urls(&cli, &ports).map_err(|e| e.to_string())?;
+    let values: Vec<(String, String)> = urls
+        .iter()
+        .filter_map(|u| {
+            let url = found.iter().find(|(p, _)| *p == u.port)?.1.clone();
+            Some((u.var.clone(), url))
+        })
+        .collect();
+    dotenv::preflight(&p.root).map_err(|e| format!("{e} ({})", e.hint()))?;
+    let env_before =
+        crate::patch::apply::read_regular(&p.root.join(dotenv::FILE), dotenv::MAX_READ)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+    let env_after = dotenv::merge_keys(env_before.as_deref().unwrap_or(""), &values);
+    let after = compose::overridable_urls(&before);
+    let mut plan = crate::patch::plan::Plan::default();
+    if after != before {
+        plan.edits.push(crate::patch::plan::FileEdit {
+            path: p.compose.clone(),
+            before: Some(before.clone()),
+            after,
+            created: false,
+            added_lines: urls.len(),
+            removed_lines: urls.len(),
+        });
+    }
+    let quiet = [apply::Quiet {
+        path: dotenv::FILE.into(),
+        before: env_before.clone(),
+        after: env_after.clone(),
+        mode: Some(0o600),
+    }];
+    if plan.edits.is_empty() && env_before.as_deref() == Some(env_after.as_str()) {
+        return Ok(None);
+    }
+    out.diff(&plan);
+    for (k, v) in &values {
+        out.say(&format!("  .env: {k}={v}"));
+    }
+    if !out.confirm("Make these changes (`o11y undo` takes them back)?") {
+        return Err("not confirmed (no terminal, or answered no): nothing was changed; run `o11y doctor --fix` in a terminal to confirm".into());
+    }
+    let applied = apply::apply_with(&p.root, &plan, &quiet).map_err(|e| e.to_string())?;
+    Ok(Some(format!(
+        "the backend's URLs come from .env, with this environment's port URLs (backup in {})",
+        applied.backup
+    )))
 }

@@ -6,6 +6,7 @@ mod runtime;
 mod secrets;
 mod services;
 mod tools;
+mod workspace;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,6 +19,7 @@ use crate::report::{CheckResult, Counts, Group, Outcome, Report, Status};
 pub fn generic() -> Vec<Check> {
     let mut all = tools::checks();
     all.extend(project::checks());
+    all.extend(workspace::checks());
     all.extend(secrets::checks());
     all.extend(services::checks());
     all.extend(runtime::checks());

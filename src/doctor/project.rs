@@ -1,5 +1,5 @@
-//! Doctor's project checks: the project found, requirements, the compose wiring, Flask
-//! pitfalls and the workspace start files.
+//! Doctor's project checks: the project found, requirements, the compose wiring and Flask
+//! pitfalls (the workspace start files are `workspace`'s).
 
 use std::sync::Arc;
 
@@ -38,13 +38,6 @@ pub fn checks() -> Vec<Check> {
             title: "Flask pitfalls",
             integration: None,
             run: flask_pitfalls,
-        },
-        Check {
-            id: "project.workspace",
-            group: Group::Project,
-            title: "workspace start",
-            integration: None,
-            run: workspace_files,
         },
     ]
 }
@@ -262,51 +255,6 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                 }
             }
         }
-    })
-}
-
-/// A workspace file that runs o11y at start must install it first: a new workspace has none.
-fn workspace_files(c: Arc<Ctx>) -> CheckFuture {
-    let Some(inputs) = c.inputs.as_ref() else {
-        return ready(Outcome::skip(NO_PROJECT));
-    };
-    let gitpod = inputs.gitpod.as_ref().filter(|g| {
-        let code: String = g
-            .text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n");
-        code.contains("o11y ") && !code.contains("cruddur-o11y")
-    });
-    let devcontainer = inputs
-        .devcontainer
-        .as_ref()
-        .filter(|d| crate::patch::devcontainer::runs_without_install(&d.text));
-    let bad: Vec<&str> = gitpod
-        .iter()
-        .chain(devcontainer.iter())
-        .map(|s| s.path.as_str())
-        .collect();
-    ready(if !bad.is_empty() {
-        Outcome::warn(
-            format!(
-                "{} run(s) o11y at start without installing it: a new workspace has no `o11y`",
-                bad.join(" and ")
-            ),
-            "run `o11y apply` (it adds `pip install cruddur-o11y` before `o11y doctor`)",
-        )
-    } else if inputs.gitpod.is_none() && inputs.devcontainer.is_none() {
-        Outcome::skip("no .gitpod.yml or .devcontainer/devcontainer.json")
-    } else if inputs
-        .gitpod
-        .iter()
-        .chain(inputs.devcontainer.iter())
-        .any(|s| s.text.contains("cruddur-o11y"))
-    {
-        Outcome::ok("the workspace installs o11y before it runs `o11y doctor`")
-    } else {
-        Outcome::ok("the workspace does not run o11y at start (`o11y apply` adds it)")
     })
 }
 

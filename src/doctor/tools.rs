@@ -31,7 +31,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             id: "tools.workspace",
             group: Group::Tools,
-            title: "workspace CLI (gp / gh)",
+            title: "workspace CLI (gitpod / gp / gh)",
             integration: None,
             run: workspace,
         },
@@ -78,25 +78,16 @@ fn python(_c: Arc<Ctx>) -> CheckFuture {
 }
 
 fn workspace(c: Arc<Ctx>) -> CheckFuture {
-    let gitpod = c.var("GITPOD_WORKSPACE_ID").is_some();
-    let codespaces = c.var("CODESPACES") == Some("true");
-    ready(if gitpod {
-        match which::which("gp") {
-            Ok(_) => Outcome::ok("Gitpod, `gp` found"),
-            Err(_) => Outcome::warn(
-                "this is Gitpod but `gp` is missing",
-                "restart the workspace; `gp` comes with every Gitpod workspace",
-            ),
-        }
-    } else if codespaces {
-        match which::which("gh") {
-            Ok(_) => Outcome::ok("Codespaces, `gh` found"),
-            Err(_) => Outcome::warn(
-                "this is Codespaces but `gh` is missing",
-                "install the GitHub CLI (`sudo apt-get install gh`)",
-            ),
-        }
-    } else {
-        Outcome::skip("not Gitpod or Codespaces")
+    use crate::secrets::Workspace;
+    let ws = Workspace::from_vars(|k| c.var(k).map(str::to_string));
+    let here = ws.describe().trim_start_matches("in ").to_string();
+    ready(match ws.tool() {
+        None => Outcome::skip("not Gitpod or Codespaces"),
+        Some((tool, true)) => Outcome::ok(format!("{here}, `{tool}` found")),
+        Some((tool, false)) => Outcome::warn(
+            format!("{here}, but `{tool}` is not on PATH"),
+            ws.missing_tool()
+                .map_or(String::new(), |(_, what)| what.to_string()),
+        ),
     })
 }

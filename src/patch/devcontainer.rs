@@ -1,5 +1,7 @@
-//! .devcontainer/devcontainer.json (GitHub Codespaces): install o11y when the container is
-//! created (`postCreateCommand`) and run `o11y doctor` when it starts (`postStartCommand`).
+//! .devcontainer/devcontainer.json (GitHub Codespaces, and the current Gitpod's dev
+//! containers): install o11y when the container is created (`postCreateCommand`), run
+//! `o11y doctor` when it starts (`postStartCommand`), and forward the backend's and the X-Ray
+//! daemon's ports (`forwardPorts`).
 //! A JSONC edit through jsonc-parser's concrete syntax tree: comments, order and formatting of
 //! everything else stay as they are.
 
@@ -10,14 +12,19 @@ use super::text::line_number;
 use super::ParseError;
 
 pub const FILE: &str = ".devcontainer/devcontainer.json";
-/// Installs o11y once, when the codespace is created.
-pub const INSTALL: &str = "pip install --user cruddur-o11y";
-/// Runs at every start.
-pub const RUN: &str = "o11y doctor";
+/// Installs o11y once, when the container is created.
+pub const INSTALL: &str = "sh bin/install-o11y";
+/// Runs at every start (installing first, should the container have lost it).
+pub const RUN: &str = "sh bin/install-o11y doctor";
+/// What earlier versions wrote, replaced where found: a `pip install` of a package that may not
+/// be published yet.
+const LEGACY: &[(&str, &str)] = &[("pip install --user cruddur-o11y", INSTALL)];
+/// The ports forwarded: the backend's and the X-Ray daemon's.
+pub const PORTS: &[u16] = &[4567, 2000];
 
 /// The two lifecycle commands, what each must hold, and what o11y adds.
 const HOOKS: &[(&str, &str, &str)] = &[
-    ("postCreateCommand", "cruddur-o11y", INSTALL),
+    ("postCreateCommand", "install-o11y", INSTALL),
     ("postStartCommand", "o11y doctor", RUN),
 ];
 
@@ -38,7 +45,49 @@ pub fn patch(text: &str) -> Result<String, ParseError> {
     for (key, marker, command) in HOOKS {
         add_command(text, &obj, key, marker, command)?;
     }
+    forward_ports(text, &obj)?;
     Ok(root.to_string())
+}
+
+fn forward_ports(text: &str, obj: &CstObject) -> Result<(), ParseError> {
+    let Some(prop) = obj.get("forwardPorts") else {
+        obj.append(
+            "forwardPorts",
+            CstInputValue::Array(
+                PORTS
+                    .iter()
+                    .map(|p| CstInputValue::Number(p.to_string()))
+                    .collect(),
+            ),
+        );
+        return Ok(());
+    };
+    let Some(list) = prop.value().and_then(|v| v.as_array()) else {
+        return Err(ParseError::new(
+            line_number(text, text.find("\"forwardPorts\"").unwrap_or(0)),
+            "`forwardPorts` is not a list",
+        ));
+    };
+    // Ports are numbers, or "host:port" strings.
+    let have: Vec<String> = list
+        .elements()
+        .iter()
+        .map(|e| {
+            e.as_string_lit()
+                .and_then(|s| s.decoded_value().ok())
+                .unwrap_or_else(|| e.to_string())
+        })
+        .collect();
+    for p in PORTS {
+        let p = p.to_string();
+        if !have
+            .iter()
+            .any(|h| h.trim() == p || h.rsplit(':').next() == Some(p.as_str()))
+        {
+            list.append(CstInputValue::Number(p));
+        }
+    }
+    Ok(())
 }
 
 /// Whether this file runs o11y at all, and whether it installs it first.
@@ -48,7 +97,7 @@ pub fn runs_without_install(text: &str) -> bool {
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n");
-    code.contains("o11y ") && !code.contains("cruddur-o11y")
+    code.contains("o11y ") && !super::gitpod::installs_o11y(&code)
 }
 
 fn add_command(
@@ -64,6 +113,19 @@ fn add_command(
     };
     let line = || line_number(text, text.find(&format!("\"{key}\"")).unwrap_or(0));
     let value = prop.value();
+    if let Some(old) = value
+        .as_ref()
+        .and_then(|v| v.as_string_lit())
+        .and_then(|s| s.decoded_value().ok())
+    {
+        let new = LEGACY
+            .iter()
+            .fold(old.clone(), |t, (from, to)| t.replace(from, to));
+        if new != old {
+            prop.set_value(CstInputValue::String(new));
+            return Ok(());
+        }
+    }
     let holds = |n: &CstNode| n.to_string().contains(marker);
     match value {
         Some(v) if holds(&v) => Ok(()),
@@ -132,13 +194,14 @@ mod tests {
         let out = patch(text).unwrap();
         assert!(out.contains("// Codespaces\n{\n  // the image\n"), "{out}");
         assert!(
-            out.contains("\"postCreateCommand\": \"pip install --user cruddur-o11y\""),
+            out.contains("\"postCreateCommand\": \"sh bin/install-o11y\""),
             "{out}"
         );
         assert!(
-            out.contains("\"postStartCommand\": \"o11y doctor\""),
+            out.contains("\"postStartCommand\": \"sh bin/install-o11y doctor\""),
             "{out}"
         );
+        assert!(out.contains("\"forwardPorts\": [4567, 2000]"), "{out}");
         assert_eq!(patch(&out).unwrap(), out, "a second run changes nothing");
     }
 
@@ -146,20 +209,40 @@ mod tests {
     fn joins_the_students_own_commands() {
         let text = "{\n  \"postCreateCommand\": \"pip install -r backend-flask/requirements.txt\", // deps\n  \"postStartCommand\": [\"bash\", \"start.sh\"]\n}\n";
         let out = patch(text).unwrap();
-        assert!(out.contains("\"pip install -r backend-flask/requirements.txt && pip install --user cruddur-o11y\", // deps"), "{out}");
+        assert!(
+            out.contains(
+                "\"pip install -r backend-flask/requirements.txt && sh bin/install-o11y\", // deps"
+            ),
+            "{out}"
+        );
         assert!(
             out.contains("\"setup\": [\"bash\", \"start.sh\"]") || out.contains("\"setup\": [\n"),
             "{out}"
         );
-        assert!(out.contains("\"o11y\": \"o11y doctor\""), "{out}");
+        assert!(
+            out.contains("\"o11y\": \"sh bin/install-o11y doctor\""),
+            "{out}"
+        );
         assert_eq!(patch(&out).unwrap(), out);
         let objects = "{ \"postCreateCommand\": { \"deps\": \"npm ci\" } }";
         let out = patch(objects).unwrap();
         assert!(out.contains("\"deps\": \"npm ci\""), "{out}");
+        assert!(out.contains("\"o11y\": \"sh bin/install-o11y\""), "{out}");
+    }
+
+    #[test]
+    fn an_earlier_pip_install_is_replaced_and_ports_are_added_once() {
+        let text = "{\n  \"postCreateCommand\": \"npm ci && pip install --user cruddur-o11y\",\n  \"postStartCommand\": \"o11y doctor\",\n  \"forwardPorts\": [3000, \"localhost:4567\"]\n}\n";
+        let out = patch(text).unwrap();
+        assert!(out.contains("\"npm ci && sh bin/install-o11y\""), "{out}");
+        assert!(!out.contains("pip install --user cruddur-o11y"), "{out}");
         assert!(
-            out.contains("\"o11y\": \"pip install --user cruddur-o11y\""),
+            out.contains("\"postStartCommand\": \"o11y doctor\""),
             "{out}"
         );
+        assert!(out.contains("3000, \"localhost:4567\", 2000]"), "{out}");
+        assert_eq!(patch(&out).unwrap(), out);
+        assert!(patch("{ \"forwardPorts\": 4567 }").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! .gitpod.yml: the ports o11y needs open (2000 for the X-Ray daemon, 4567 for the backend)
-//! and a start task that installs o11y and runs `o11y doctor`.
+//! .gitpod.yml (Gitpod Classic): the ports o11y needs open (2000 for the X-Ray daemon, 4567 for
+//! the backend) and a start task that installs o11y and runs `o11y doctor`. Only edited where
+//! the project has one; the current Gitpod reads `.gitpod/automations.yaml` instead.
 
 use yaml_edit::{Mapping, YamlFile, YamlNode};
 
@@ -13,13 +14,26 @@ const PORTS: &[(u16, Option<&str>, &str)] = &[
     (2000, Some("xray-daemon"), "onOpen: ignore"),
 ];
 pub const TASK_COMMAND: &str = "o11y doctor";
-/// What the task runs at every start: only `/workspace` outlives a prebuild, so o11y is
+/// The script that installs o11y in a workspace that has none, then runs it with its
+/// arguments: pip first, else the release's binary checked against its `.sha256`.
+pub const INSTALL_SCRIPT: &str = "bin/install-o11y";
+/// What every workspace start runs: only `/workspace` outlives a Gitpod prebuild, so o11y is
 /// installed in the task's `command`, not its `init`.
-pub const TASK_LINE: &str = "pip install --quiet cruddur-o11y && o11y doctor";
-/// The task line earlier versions wrote, which ran o11y without installing it.
-const OLD_TASK_LINE: &str = "command: o11y doctor";
+pub const TASK_LINE: &str = "sh bin/install-o11y doctor";
+/// Task lines earlier versions wrote: without an install, or with a `pip install` of a package
+/// that may not be published yet.
+const OLD_TASK_LINES: &[&str] = &[
+    "command: o11y doctor",
+    "command: pip install --quiet cruddur-o11y && o11y doctor",
+];
 
-fn root(text: &str) -> Result<Option<Mapping>, ParseError> {
+/// Whether a workspace file's `code` installs o11y before it runs it.
+pub fn installs_o11y(code: &str) -> bool {
+    code.contains("install-o11y") || code.contains("cruddur-o11y")
+}
+
+/// The top-level mapping of a YAML file (None when it is empty or all comments).
+pub(crate) fn yaml_root(text: &str) -> Result<Option<Mapping>, ParseError> {
     if text.contains('\0') {
         return Err(ParseError::new(1, "the file holds binary data, not YAML"));
     }
@@ -77,7 +91,7 @@ fn append_to(text: &str, key: &str, items: &[Vec<String>]) -> Result<String, Par
         return Ok(text.to_string());
     }
     let eol = eol_of(text);
-    let root = root(text)?;
+    let root = yaml_root(text)?;
     let seq = root.as_ref().and_then(|r| r.find_entry_by_key(key));
     match seq {
         Some(entry) => {
@@ -126,7 +140,7 @@ fn append_to(text: &str, key: &str, items: &[Vec<String>]) -> Result<String, Par
 }
 
 fn add_ports(text: &str, service: &str) -> Result<String, ParseError> {
-    let root = root(text)?;
+    let root = yaml_root(text)?;
     let mut have: Vec<u16> = Vec::new();
     if let Some(seq) = root
         .as_ref()
@@ -163,7 +177,7 @@ fn add_ports(text: &str, service: &str) -> Result<String, ParseError> {
 }
 
 fn add_task(text: &str) -> Result<String, ParseError> {
-    let root = root(text)?;
+    let root = yaml_root(text)?;
     let present = root
         .as_ref()
         .and_then(|r| r.get("tasks"))
@@ -173,7 +187,7 @@ fn add_task(text: &str) -> Result<String, ParseError> {
         let mut out = String::with_capacity(text.len() + 40);
         for line in text.split_inclusive('\n') {
             let body = line.trim_end_matches(['\n', '\r']);
-            if body.trim() == OLD_TASK_LINE {
+            if OLD_TASK_LINES.contains(&body.trim()) {
                 let indent = &body[..body.len() - body.trim_start().len()];
                 out.push_str(&format!(
                     "{indent}command: {TASK_LINE}{}",

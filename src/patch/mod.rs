@@ -2,6 +2,7 @@
 //! Nothing here reads or writes a file except `apply`, which owns the atomic write and the backup.
 
 pub mod apply;
+pub mod automations;
 pub mod compose;
 pub mod config;
 pub mod devcontainer;

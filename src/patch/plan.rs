@@ -7,7 +7,7 @@ use similar::TextDiff;
 
 use super::compose::{self, ComposeChange, ComposeError};
 use super::python::{self, Context, Want};
-use super::{devcontainer, gitpod, requirements, ManualStep, ParseError};
+use super::{automations, devcontainer, gitpod, requirements, ManualStep, ParseError};
 use crate::spec::{EnvVar, Integration, PyFile, AWS_ENV};
 
 pub use super::Source;
@@ -22,8 +22,11 @@ pub struct Inputs {
     pub requirements: Option<Source>,
     pub python: Vec<(PyFile, Option<Source>)>,
     pub gitpod: Option<Source>,
-    /// .devcontainer/devcontainer.json, when the project has one (Codespaces).
+    /// .devcontainer/devcontainer.json, when the project has one (Codespaces, the current
+    /// Gitpod).
     pub devcontainer: Option<Source>,
+    /// .gitpod/automations.yaml (the current Gitpod's start tasks), when the project has one.
+    pub automations: Option<Source>,
     /// Which of the files integrations create exist already.
     pub present: Vec<String>,
     pub config: Option<Source>,
@@ -180,6 +183,19 @@ fn join(dir: &str, rel: &str) -> String {
     } else {
         format!("{}/{rel}", dir.trim_end_matches('/'))
     }
+}
+
+/// The release whose binary the install script falls back to: the one that wrote it.
+pub const RELEASE_URL: &str = concat!(
+    "https://github.com/cruddur-o11y/cruddur-o11y/releases/download/v",
+    env!("CARGO_PKG_VERSION")
+);
+
+/// `bin/install-o11y`, for this version of o11y.
+pub fn install_script() -> String {
+    include_str!("../../templates/workspace/install-o11y.sh")
+        .replace("{version}", env!("CARGO_PKG_VERSION"))
+        .replace("{release_url}", RELEASE_URL)
 }
 
 fn fill(v: &str, service: &str) -> String {
@@ -561,6 +577,31 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             })?;
             edits.push((d.path.clone(), Some(d.text.clone()), after));
         }
+    }
+
+    // .gitpod/automations.yaml: the current Gitpod's start task. Edited where it exists, and
+    // created in a project set up for a cloud workspace (a .gitpod.yml or a dev container),
+    // which the current Gitpod opens.
+    let workspace_project = inputs.gitpod.is_some() || inputs.devcontainer.is_some();
+    if !on.is_empty() && (inputs.automations.is_some() || workspace_project) {
+        let path = inputs
+            .automations
+            .as_ref()
+            .map_or(automations::FILE.to_string(), |a| a.path.clone());
+        let before = inputs.automations.as_ref().map(|a| a.text.as_str());
+        let after = automations::patch(before, gitpod::TASK_LINE).map_err(|error| PlanError {
+            path: path.clone(),
+            error,
+        })?;
+        edits.push((path, before.map(str::to_string), after));
+    }
+
+    // The install script the start tasks run, wherever one runs it.
+    let runs_script = edits
+        .iter()
+        .any(|(_, _, after)| after.contains(gitpod::INSTALL_SCRIPT));
+    if runs_script && !inputs.present.iter().any(|p| p == gitpod::INSTALL_SCRIPT) {
+        edits.push((gitpod::INSTALL_SCRIPT.to_string(), None, install_script()));
     }
 
     // o11y.toml

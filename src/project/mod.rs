@@ -549,12 +549,24 @@ impl Project {
             python,
             gitpod: source(&self.root, GITPOD_FILE.to_string())?,
             devcontainer: source(&self.root, crate::patch::devcontainer::FILE.to_string())?,
+            automations: {
+                let mut found = None;
+                for f in crate::patch::automations::FILES {
+                    if let Some(s) = source(&self.root, f.to_string())? {
+                        found = Some(s);
+                        break;
+                    }
+                }
+                found
+            },
             present: self
                 .known
                 .iter()
                 .flat_map(|i| i.spec().files.iter())
-                .filter(|f| self.root.join(f.path).is_file())
-                .map(|f| f.path.to_string())
+                .map(|f| f.path)
+                .chain([crate::patch::gitpod::INSTALL_SCRIPT])
+                .filter(|f| self.root.join(f).is_file())
+                .map(|f| f.to_string())
                 .collect(),
             config: source(&self.root, config::FILE.to_string())?,
             app_file: self.app_file.clone(),

@@ -45,6 +45,12 @@ impl CodespacesStore {
 }
 
 impl Store for CodespacesStore {
+    fn name(&self) -> &'static str {
+        "your Codespaces secrets (`gh secret set`) and .env"
+    }
+    fn after(&self) -> Option<&'static str> {
+        Some("The keys are in .env for this codespace and in your Codespaces secrets for the next ones (or after a restart).")
+    }
     fn kind(&self) -> StoreKind {
         StoreKind::Codespaces
     }

@@ -1,4 +1,5 @@
-//! Where keys live: this shell's environment, Gitpod's user variables (`gp env`), Codespaces
+//! Where keys live: this shell's environment, the current Gitpod's user secrets (`gitpod user
+//! secret`), Gitpod Classic's user variables (`gp env`), Codespaces
 //! secrets (`gh secret set`, value on stdin), and `.env` beside the compose file (docker compose
 //! reads it by itself); and masking for anything shown.
 //!
@@ -19,8 +20,12 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Workspace {
-    /// A Gitpod workspace; `gp` is its CLI (None when it is not on PATH).
+    /// An environment of the current Gitpod (Ona, a dev container); `gitpod` is its CLI.
     Gitpod {
+        cli: Option<PathBuf>,
+    },
+    /// A Gitpod Classic workspace (sunset, but some still use one); `gp` is its CLI.
+    GitpodClassic {
         gp: Option<PathBuf>,
     },
     /// A GitHub Codespace; `gh` is GitHub's CLI.
@@ -31,14 +36,24 @@ pub enum Workspace {
 }
 
 impl Workspace {
-    /// From the variables Gitpod (GITPOD_WORKSPACE_ID) and Codespaces (CODESPACES=true) set.
+    /// From this process's environment.
     pub fn detect() -> Workspace {
-        let set = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if set("GITPOD_WORKSPACE_ID").is_some() {
+        Workspace::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// From the variables each workspace sets: GITPOD_ENVIRONMENT_ID (the current Gitpod),
+    /// GITPOD_WORKSPACE_ID (Gitpod Classic), CODESPACES=true (Codespaces).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Workspace {
+        let set = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        if set(crate::env::GITPOD_ENVIRONMENT_ID).is_some() {
             Workspace::Gitpod {
+                cli: gitpod::find_cli(),
+            }
+        } else if set(crate::env::GITPOD_WORKSPACE_ID).is_some() {
+            Workspace::GitpodClassic {
                 gp: which::which("gp").ok(),
             }
-        } else if set("CODESPACES").as_deref() == Some("true") {
+        } else if set(crate::env::CODESPACES).as_deref() == Some("true") {
             Workspace::Codespaces {
                 gh: which::which("gh").ok(),
             }
@@ -49,16 +64,43 @@ impl Workspace {
 
     pub fn describe(&self) -> &'static str {
         match self {
-            Workspace::Gitpod { .. } => "in a Gitpod workspace",
+            Workspace::Gitpod { .. } => "in a Gitpod environment (the current Gitpod, Ona)",
+            Workspace::GitpodClassic { .. } => "in a Gitpod Classic workspace",
             Workspace::Codespaces { .. } => "in a GitHub Codespace",
             Workspace::Local => "on this machine (not Gitpod or Codespaces)",
         }
     }
 
-    /// The store a user here expects.
-    pub fn default_store(&self) -> StoreKind {
+    /// The workspace's CLI and whether it was found.
+    pub fn tool(&self) -> Option<(&'static str, bool)> {
         match self {
-            Workspace::Gitpod { gp: Some(_) } => StoreKind::Gitpod,
+            Workspace::Gitpod { cli } => Some(("ona", cli.is_some())),
+            Workspace::GitpodClassic { gp } => Some(("gp", gp.is_some())),
+            Workspace::Codespaces { gh } => Some(("gh", gh.is_some())),
+            Workspace::Local => None,
+        }
+    }
+
+    /// The store a user here expects. In the current Gitpod, its user secrets when its CLI can
+    /// take the values without putting them in argv and may manage the user's secrets
+    /// (`gitpod login` done); else `.env`, with `--store gitpod` to choose them anyway.
+    pub fn default_store(&self, root: &Path) -> StoreKind {
+        match self {
+            Workspace::Gitpod { cli: Some(cli) } => {
+                let store = gitpod::UserSecrets {
+                    cli: cli.clone(),
+                    root: root.to_path_buf(),
+                    env: dotenv::DotenvStore {
+                        root: root.to_path_buf(),
+                    },
+                };
+                if store.ready_and_safe() {
+                    StoreKind::Gitpod
+                } else {
+                    StoreKind::Dotenv
+                }
+            }
+            Workspace::GitpodClassic { gp: Some(_) } => StoreKind::Gitpod,
             Workspace::Codespaces { gh: Some(_) } => StoreKind::Codespaces,
             _ => StoreKind::Dotenv,
         }
@@ -67,7 +109,11 @@ impl Workspace {
     /// The expected tool that is missing, with what to do about it.
     pub fn missing_tool(&self) -> Option<(&'static str, &'static str)> {
         match self {
-            Workspace::Gitpod { gp: None } => Some((
+            Workspace::Gitpod { cli: None } => Some((
+                "ona",
+                "the Gitpod CLI (`ona`, formerly `gitpod`) is not on PATH, so keys go to .env only (they will not follow you to your next environment); install it (https://ona.com/docs/ona/integrations/cli), or add them as user secrets in the Gitpod dashboard (Settings, Secrets)",
+            )),
+            Workspace::GitpodClassic { gp: None } => Some((
                 "gp",
                 "Gitpod's `gp` is not on PATH, so keys go to .env only (they will not follow you to the next workspace); open a Gitpod terminal, or set them in gitpod.io → User settings → Variables",
             )),
@@ -94,13 +140,29 @@ pub fn open(kind: StoreKind, root: &Path, ws: &Workspace) -> Box<dyn Store> {
     match kind {
         StoreKind::Dotenv => Box::new(env),
         StoreKind::Print => Box::new(Print),
-        StoreKind::Gitpod => {
-            let gp = match ws {
-                Workspace::Gitpod { gp } => tool("gp", gp.as_ref()),
-                _ => tool("gp", None),
-            };
-            Box::new(gitpod::GitpodStore { gp, env })
-        }
+        StoreKind::Gitpod => match ws {
+            // The Gitpod at hand picks the CLI; elsewhere, the one that is installed.
+            Workspace::GitpodClassic { gp } => Box::new(gitpod::GitpodStore {
+                gp: tool("gp", gp.as_ref()),
+                env,
+            }),
+            Workspace::Gitpod { cli } => Box::new(gitpod::UserSecrets {
+                cli: cli.clone().unwrap_or_else(|| tool("ona", None)),
+                root: root.to_path_buf(),
+                env,
+            }),
+            _ => match gitpod::find_cli().filter(|_| which::which("gp").is_err()) {
+                Some(cli) => Box::new(gitpod::UserSecrets {
+                    cli,
+                    root: root.to_path_buf(),
+                    env,
+                }),
+                None => Box::new(gitpod::GitpodStore {
+                    gp: tool("gp", None),
+                    env,
+                }),
+            },
+        },
         StoreKind::Codespaces => {
             let gh = match ws {
                 Workspace::Codespaces { gh } => tool("gh", gh.as_ref()),
@@ -119,6 +181,12 @@ pub fn open(kind: StoreKind, root: &Path, ws: &Workspace) -> Box<dyn Store> {
 pub struct Print;
 
 impl Store for Print {
+    fn name(&self) -> &'static str {
+        "nowhere (--store print shows them)"
+    }
+    fn after(&self) -> Option<&'static str> {
+        Some("The keys are in no file: in the terminal where you run docker compose, run `eval \"$(o11y init --store print --reveal --yes --no-smoke)\"` first.")
+    }
     fn kind(&self) -> StoreKind {
         StoreKind::Print
     }

@@ -41,7 +41,8 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
-    /// Gitpod user variables (`gp env`), and .env for this workspace.
+    /// Gitpod user secrets (`ona user secret`; `gp env` on Gitpod Classic), and .env for
+    /// this environment.
     Gitpod,
     /// Codespaces user secrets (`gh secret set`), and .env for this codespace.
     Codespaces,
@@ -65,6 +66,11 @@ impl crate::exit::Hint for StoreError {
     fn hint(&self) -> String {
         match self {
             StoreError::Dotenv(e) => e.hint(),
+            StoreError::Command { command, .. }
+                if command.starts_with("gitpod ") || command.starts_with("ona ") =>
+            {
+                "inside an environment the Gitpod CLI acts as the environment, which cannot manage your secrets: run `ona login` (or `gitpod login`) once, then run o11y again; or use `--store dotenv`".into()
+            }
             StoreError::Command { command, .. } if command.starts_with("gp") => {
                 "check that you are logged in to Gitpod (`gp env` should list your variables), or use `--store dotenv`".into()
             }
@@ -95,6 +101,12 @@ pub type Stored = Vec<String>;
 /// One place secrets go.
 pub trait Store {
     fn kind(&self) -> StoreKind;
+    /// Where the keys go, as a person reads it.
+    fn name(&self) -> &'static str;
+    /// What to know once the keys are stored: where they take effect.
+    fn after(&self) -> Option<&'static str> {
+        None
+    }
     /// A value the store holds and can give back (Codespaces secrets cannot be read back).
     fn get(&self, name: &str) -> Option<String>;
     /// Stores every pair; returns what it did.
@@ -168,6 +180,9 @@ pub fn run_tool(
 }
 
 impl Store for DotenvStore {
+    fn name(&self) -> &'static str {
+        ".env (git-ignored, mode 0600)"
+    }
     fn kind(&self) -> StoreKind {
         StoreKind::Dotenv
     }

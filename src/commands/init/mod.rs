@@ -127,7 +127,10 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
     }
 
     // Every key.
-    let kind = a.store.unwrap_or(ws.default_store());
+    let kind = a.store.unwrap_or_else(|| ws.default_store(&p.root));
+    if matches!(ws, Workspace::Gitpod { cli: Some(_) }) && kind == StoreKind::Dotenv {
+        out.say("  Keys go to .env, which lasts as long as this environment: to keep them as your Gitpod user secrets for every environment, run `ona login` once, then `o11y init --store gitpod`.");
+    }
     let stdin = stdin::read_stdin(a)?;
     let apis = super::shared::apis(Some(&p), &a.apis)?;
     let timeout = Duration::from_secs_f64(a.timeout.max(0.1));
@@ -170,13 +173,12 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
     }
 
     // Store.
-    let stored_kind = w.store.kind();
     if w.a.dry_run {
         out.say(&format!(
             "{} Dry run: would store {} in {}; nothing stored.",
             out.bold("5."),
             store::names(&w.values),
-            store::store_name(stored_kind)
+            w.store.name()
         ));
         out.diff(&plan);
         out.summary(&plan);
@@ -207,7 +209,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
     } else {
         code = w.smoke(g, &chosen, aws_cfg)?;
     }
-    next_steps(stored_kind, out);
+    next_steps(w.store.after(), out);
     Ok(code)
 }
 
@@ -232,17 +234,11 @@ fn local(
     Ok(ExitStatus::Ok)
 }
 
-fn next_steps(kind: StoreKind, out: &Printer) {
+fn next_steps(after: Option<&str>, out: &Printer) {
     out.say("");
     out.success("o11y init is done.");
-    if kind == StoreKind::Gitpod {
-        out.say("The keys are in .env for this workspace and in your Gitpod variables for the next ones; in a terminal opened before now, run `eval \"$(gp env -e)\"` to have them there too.");
-    }
-    if kind == StoreKind::Codespaces {
-        out.say("The keys are in .env for this codespace and in your Codespaces secrets for the next ones (or after a restart).");
-    }
-    if kind == StoreKind::Print {
-        out.say("The keys are in no file: in the terminal where you run docker compose, run `eval \"$(o11y init --store print --reveal --yes --no-smoke)\"` first.");
+    if let Some(a) = after {
+        out.say(a);
     }
     out.say(&format!("Next: `{} up`, open /api/activities/home a few times, and see the traces arrive. `o11y doctor` checks everything at any time.", crate::project::compose_command()));
 }

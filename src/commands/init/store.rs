@@ -27,15 +27,6 @@ pub(super) fn names(values: &[(String, String)]) -> String {
         .join(", ")
 }
 
-pub(super) fn store_name(kind: StoreKind) -> &'static str {
-    match kind {
-        StoreKind::Gitpod => "your Gitpod variables (`gp env`) and .env",
-        StoreKind::Codespaces => "your Codespaces secrets (`gh secret set`) and .env",
-        StoreKind::Dotenv => ".env (git-ignored, mode 0600)",
-        StoreKind::Print => "nowhere (--store print shows them)",
-    }
-}
-
 /// A value as a shell `export` line holds it.
 fn shell_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
@@ -54,7 +45,7 @@ impl Wizard<'_> {
                 "{} Storing {} in {}:",
                 self.out.bold("6."),
                 names(&self.values),
-                store_name(kind)
+                self.store.name()
             ));
         }
         self.out.debug(&format!("store: {kind:?}"));
