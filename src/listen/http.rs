@@ -1,9 +1,12 @@
 //! A small HTTP/1 server shared by the receivers: handlers as plain functions from a request
 //! to a reply, run on the blocking pool a few at a time, so that decoding a large request never
 //! holds up the async workers. What one server holds is bounded: bodies by size and, all
-//! together, by MAX_IN_FLIGHT bytes; slow clients by a header and a body timeout.
+//! together, by MAX_IN_FLIGHT bytes, reserved as they arrive (never as a Content-Length or a
+//! chunk size promises); slow clients by a header and a body timeout. A gzip body is expanded
+//! here, for every receiver, and any other Content-Encoding is refused with 415.
 
 use std::convert::Infallible;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::arrival::{Arrival, Sink, MAX_BODY};
 
@@ -32,6 +35,11 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request waits for room before it is answered 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// The first room a body gets; it grows by doubling (to its declared length at most) as bytes
+/// arrive, each step reserved from MAX_IN_FLIGHT before it is allocated.
+const FIRST_ROOM: usize = 64 * 1024;
+/// The content codings every receiver takes.
+pub const ENCODINGS: &str = "identity or gzip";
 
 /// A request as the handlers see it.
 pub struct Req {
@@ -89,8 +97,8 @@ fn response(r: Reply) -> Response<Full<Bytes>> {
     let mut b = Response::builder()
         .status(r.status)
         .header("content-type", r.content_type);
-    if r.status == 413 {
-        // The rest of the body was not read: the connection cannot carry another request.
+    if matches!(r.status, 408 | 413 | 415 | 503) {
+        // The rest of the body may be unread: the connection cannot carry another request.
         b = b.header("connection", "close");
     }
     b.body(Full::new(Bytes::from(r.body)))
@@ -179,29 +187,40 @@ async fn answer(
         }
         return response(Reply::text(413, &reason));
     }
-    // Room for the body before it is read; an unknown length may grow to MAX_BODY.
-    let want = declared.unwrap_or(MAX_BODY).max(1) as u32;
-    let Ok(Ok(_room)) = tokio::time::timeout(QUEUE_WAIT, limits.bytes.acquire_many(want)).await
-    else {
-        return busy(sink, &path);
-    };
-    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(body, declared)).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(too_big)) => {
-            let reason = if too_big {
-                format!("request body over {MAX_BODY} bytes")
-            } else {
-                "could not read the request body".to_string()
-            };
-            sink.send(super::arrival::malformed(&path, reason.clone()));
-            return response(Reply::text(if too_big { 413 } else { 400 }, &reason));
-        }
-        Err(_) => {
-            let reason = format!("the body took longer than {} s", BODY_TIMEOUT.as_secs());
-            sink.send(super::arrival::malformed(&path, reason.clone()));
-            return response(Reply::text(408, &reason));
-        }
-    };
+    let encoding = parts
+        .headers
+        .get("content-encoding")
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if !matches!(encoding.as_str(), "" | "identity" | "gzip" | "x-gzip") {
+        let reason = format!("unsupported Content-Encoding `{encoding}`: send {ENCODINGS}");
+        sink.send(super::arrival::malformed(&path, reason.clone()));
+        return response(Reply::text(415, &reason));
+    }
+    let (body, _room) =
+        match tokio::time::timeout(BODY_TIMEOUT, read_body(body, declared, &limits.bytes)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(Unread::Busy)) => return busy(sink, &path),
+            Ok(Err(e)) => {
+                let too_big = matches!(e, Unread::TooBig);
+                let reason = if too_big {
+                    format!("request body over {MAX_BODY} bytes")
+                } else {
+                    "could not read the request body".to_string()
+                };
+                sink.send(super::arrival::malformed(&path, reason.clone()));
+                return response(Reply::text(if too_big { 413 } else { 400 }, &reason));
+            }
+            Err(_) => {
+                let reason = format!("the body took longer than {} s", BODY_TIMEOUT.as_secs());
+                sink.send(super::arrival::malformed(&path, reason.clone()));
+                return response(Reply::text(408, &reason));
+            }
+        };
     let Ok(Ok(slot)) = tokio::time::timeout(QUEUE_WAIT, limits.decoders.acquire()).await else {
         return busy(sink, &path);
     };
@@ -212,7 +231,11 @@ async fn answer(
         body,
     };
     let handler = handler.clone();
-    let done = tokio::task::spawn_blocking(move || handler(&req)).await;
+    let done = tokio::task::spawn_blocking(move || match expand(req) {
+        Ok(req) => handler(&req),
+        Err(refused) => refused,
+    })
+    .await;
     drop(slot);
     let mut reply = match done {
         Ok(r) => r,
@@ -228,20 +251,93 @@ async fn answer(
     response(reply)
 }
 
-/// The body, read into one buffer of the declared size (no second copy); Err(true) past
-/// MAX_BODY, Err(false) when the client broke off.
-async fn read_body(mut body: Incoming, declared: Option<usize>) -> Result<Bytes, bool> {
-    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY));
+/// Why a body was not read.
+enum Unread {
+    TooBig,
+    Broken,
+    /// No room in MAX_IN_FLIGHT for the bytes that arrived.
+    Busy,
+}
+
+/// The body, read into one buffer that grows as bytes arrive, each step of it reserved from
+/// `budget` first: a request that promises 8 MB and sends nothing holds FIRST_ROOM at most.
+/// The buffer ends at the declared length exactly when the client declared it honestly.
+async fn read_body<'a>(
+    mut body: Incoming,
+    declared: Option<usize>,
+    budget: &'a Semaphore,
+) -> Result<(Bytes, Option<SemaphorePermit<'a>>), Unread> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut room: Option<SemaphorePermit<'a>> = None;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| false)?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > MAX_BODY {
-                return Err(true);
-            }
-            buf.extend_from_slice(&data);
+        let frame = frame.map_err(|_| Unread::Broken)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let need = buf.len() + data.len();
+        if need > MAX_BODY {
+            return Err(Unread::TooBig);
         }
+        if need > buf.capacity() {
+            let cap = need
+                .max(buf.capacity() * 2)
+                .max(FIRST_ROOM)
+                .min(declared.filter(|d| *d >= need).unwrap_or(MAX_BODY))
+                .min(MAX_BODY);
+            let held = room.as_ref().map_or(0, |r| r.num_permits());
+            if cap > held {
+                let more = u32::try_from(cap - held).expect("at most MAX_BODY");
+                let Ok(Ok(p)) = tokio::time::timeout(QUEUE_WAIT, budget.acquire_many(more)).await
+                else {
+                    return Err(Unread::Busy);
+                };
+                match room.as_mut() {
+                    Some(r) => r.merge(p),
+                    None => room = Some(p),
+                }
+            }
+            buf.reserve_exact(cap - buf.len());
+        }
+        buf.extend_from_slice(&data);
     }
-    Ok(Bytes::from(buf))
+    Ok((Bytes::from(buf), room))
+}
+
+/// The request with its body expanded when it came gzipped (at most MAX_BODY bytes), or the
+/// answer refusing it.
+pub fn expand(mut req: Req) -> Result<Req, Reply> {
+    let gzipped = matches!(
+        req.header("content-encoding")
+            .trim()
+            .to_ascii_lowercase()
+            .as_str(),
+        "gzip" | "x-gzip"
+    );
+    if !gzipped {
+        return Ok(req);
+    }
+    // A fresh buffer each time, not one kept: past glibc's mmap threshold (fixed at start by
+    // `listen::start`) it is mapped on its own and goes back to the system when dropped.
+    let mut out = Vec::new();
+    let read = flate2::read::GzDecoder::new(&req.body[..])
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut out);
+    let refuse = |status: u16, why: String| {
+        Reply::text(status, &why).with(super::arrival::malformed(&req.path, why.clone()))
+    };
+    match read {
+        Err(e) => return Err(refuse(400, format!("bad gzip body: {e}"))),
+        Ok(_) if out.len() > MAX_BODY => {
+            return Err(refuse(
+                413,
+                format!("gzip body expands past {MAX_BODY} bytes"),
+            ))
+        }
+        Ok(_) => {}
+    }
+    req.headers.remove("content-encoding");
+    req.body = Bytes::from(out);
+    Ok(req)
 }
 
 /// Too much at once: a 503 the exporters retry, and a note of it.
