@@ -35,9 +35,16 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request waits for room before it is answered 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
-/// The first room a body gets; it grows by doubling (to its declared length at most) as bytes
-/// arrive, each step reserved from MAX_IN_FLIGHT before it is allocated.
+/// Room for the first bytes of a body, taken from a pool of FIRST_POOL bytes when they arrive.
+/// A body that outgrows it then reserves its whole declared length (MAX_BODY when chunked)
+/// from MAX_IN_FLIGHT at once, and gives the first room back. No request ever waits for room
+/// in a pool while holding room in that pool, so requests cannot starve each other into a
+/// deadlock; and a request that promised megabytes holds nothing until its first bytes come,
+/// and at most FIRST_ROOM until 64 KiB of them have.
 const FIRST_ROOM: usize = 64 * 1024;
+const FIRST_POOL: usize = 4 * 1024 * 1024;
+/// A body that sends nothing for this long is let go (408), and what it held with it.
+const STALL: Duration = Duration::from_secs(5);
 /// The content codings every receiver takes.
 pub const ENCODINGS: &str = "identity or gzip";
 
@@ -107,6 +114,7 @@ fn response(r: Reply) -> Response<Full<Bytes>> {
 
 /// What the server's connections share: the byte budget and the decoder slots.
 struct Limits {
+    first: Semaphore,
     bytes: Semaphore,
     decoders: Semaphore,
 }
@@ -117,6 +125,7 @@ fn limits() -> Arc<Limits> {
     LIMITS
         .get_or_init(|| {
             Arc::new(Limits {
+                first: Semaphore::new(FIRST_POOL),
                 bytes: Semaphore::new(MAX_IN_FLIGHT),
                 decoders: Semaphore::new(DECODERS),
             })
@@ -202,9 +211,14 @@ async fn answer(
         return response(Reply::text(415, &reason));
     }
     let (body, _room) =
-        match tokio::time::timeout(BODY_TIMEOUT, read_body(body, declared, &limits.bytes)).await {
+        match tokio::time::timeout(BODY_TIMEOUT, read_body(body, declared, limits)).await {
             Ok(Ok(b)) => b,
             Ok(Err(Unread::Busy)) => return busy(sink, &path),
+            Ok(Err(Unread::Stalled)) => {
+                let reason = format!("the body stalled for {} s", STALL.as_secs());
+                sink.send(super::arrival::malformed(&path, reason.clone()));
+                return response(Reply::text(408, &reason));
+            }
             Ok(Err(e)) => {
                 let too_big = matches!(e, Unread::TooBig);
                 let reason = if too_big {
@@ -255,22 +269,43 @@ async fn answer(
 enum Unread {
     TooBig,
     Broken,
-    /// No room in MAX_IN_FLIGHT for the bytes that arrived.
+    /// No room for the bytes that arrived.
     Busy,
+    /// Nothing arrived for STALL.
+    Stalled,
 }
 
-/// The body, read into one buffer that grows as bytes arrive, each step of it reserved from
-/// `budget` first: a request that promises 8 MB and sends nothing holds FIRST_ROOM at most.
-/// The buffer ends at the declared length exactly when the client declared it honestly.
-async fn read_body<'a>(
+/// Room a body holds: its first room, or its whole reservation.
+struct Room<'a> {
+    _first: Option<SemaphorePermit<'a>>,
+    _whole: Option<SemaphorePermit<'a>>,
+}
+
+async fn reserve<'a>(pool: &'a Semaphore, n: usize) -> Result<SemaphorePermit<'a>, Unread> {
+    let n = u32::try_from(n.max(1)).expect("at most MAX_BODY");
+    match tokio::time::timeout(QUEUE_WAIT, pool.acquire_many(n)).await {
+        Ok(Ok(p)) => Ok(p),
+        _ => Err(Unread::Busy),
+    }
+}
+
+/// The body, read into one buffer that grows as bytes arrive (see FIRST_ROOM for what is
+/// reserved when). The buffer ends at the declared length exactly when the client declared
+/// it honestly.
+async fn read_body(
     mut body: Incoming,
     declared: Option<usize>,
-    budget: &'a Semaphore,
-) -> Result<(Bytes, Option<SemaphorePermit<'a>>), Unread> {
+    limits: &Limits,
+) -> Result<(Bytes, Room<'_>), Unread> {
     let mut buf: Vec<u8> = Vec::new();
-    let mut room: Option<SemaphorePermit<'a>> = None;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| Unread::Broken)?;
+    let mut first = None;
+    let mut whole = None;
+    loop {
+        let frame = match tokio::time::timeout(STALL, body.frame()).await {
+            Err(_) => return Err(Unread::Stalled),
+            Ok(None) => break,
+            Ok(Some(f)) => f.map_err(|_| Unread::Broken)?,
+        };
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -278,29 +313,31 @@ async fn read_body<'a>(
         if need > MAX_BODY {
             return Err(Unread::TooBig);
         }
+        let total = declared.filter(|d| *d >= need).unwrap_or(MAX_BODY);
+        if whole.is_none() && first.is_none() {
+            first = Some(reserve(&limits.first, total.min(FIRST_ROOM)).await?);
+        }
+        if whole.is_none() && need > FIRST_ROOM {
+            whole = Some(reserve(&limits.bytes, total).await?);
+            first = None;
+        }
         if need > buf.capacity() {
+            let limit = if whole.is_some() { total } else { FIRST_ROOM };
             let cap = need
                 .max(buf.capacity() * 2)
-                .max(FIRST_ROOM)
-                .min(declared.filter(|d| *d >= need).unwrap_or(MAX_BODY))
-                .min(MAX_BODY);
-            let held = room.as_ref().map_or(0, |r| r.num_permits());
-            if cap > held {
-                let more = u32::try_from(cap - held).expect("at most MAX_BODY");
-                let Ok(Ok(p)) = tokio::time::timeout(QUEUE_WAIT, budget.acquire_many(more)).await
-                else {
-                    return Err(Unread::Busy);
-                };
-                match room.as_mut() {
-                    Some(r) => r.merge(p),
-                    None => room = Some(p),
-                }
-            }
+                .max(FIRST_ROOM.min(total))
+                .min(limit);
             buf.reserve_exact(cap - buf.len());
         }
         buf.extend_from_slice(&data);
     }
-    Ok((Bytes::from(buf), room))
+    Ok((
+        Bytes::from(buf),
+        Room {
+            _first: first,
+            _whole: whole,
+        },
+    ))
 }
 
 /// The request with its body expanded when it came gzipped (at most MAX_BODY bytes), or the
