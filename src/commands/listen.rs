@@ -69,7 +69,7 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<ExitStatus, Fai
                     let Some(arrival) = got else { break };
                     tally.add(&arrival);
                     if a.json {
-                        out.data(&serde_json::to_string(&arrival).expect("arrivals serialise"));
+                        out.json(&arrival);
                     } else {
                         let (now, pushed) = traces.add(arrival);
                         draw(pushed);

@@ -1,9 +1,12 @@
 //! A small HTTP/1 server shared by the receivers: handlers as plain functions from a request
 //! to a reply, run on the blocking pool a few at a time, so that decoding a large request never
 //! holds up the async workers. What one server holds is bounded: bodies by size and, all
-//! together, by MAX_IN_FLIGHT bytes; slow clients by a header and a body timeout.
+//! together, by MAX_IN_FLIGHT bytes, reserved as they arrive (never as a Content-Length or a
+//! chunk size promises); slow clients by a header and a body timeout. A gzip body is expanded
+//! here, for every receiver, and any other Content-Encoding is refused with 415.
 
 use std::convert::Infallible;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::arrival::{Arrival, Sink, MAX_BODY};
 
@@ -32,6 +35,18 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request waits for room before it is answered 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// Room for the first bytes of a body, taken from a pool of FIRST_POOL bytes when they arrive.
+/// A body that outgrows it then reserves its whole declared length (MAX_BODY when chunked)
+/// from MAX_IN_FLIGHT at once, and gives the first room back. No request ever waits for room
+/// in a pool while holding room in that pool, so requests cannot starve each other into a
+/// deadlock; and a request that promised megabytes holds nothing until its first bytes come,
+/// and at most FIRST_ROOM until 64 KiB of them have.
+const FIRST_ROOM: usize = 64 * 1024;
+const FIRST_POOL: usize = 4 * 1024 * 1024;
+/// A body that sends nothing for this long is let go (408), and what it held with it.
+const STALL: Duration = Duration::from_secs(5);
+/// The content codings every receiver takes.
+pub const ENCODINGS: &str = "identity or gzip";
 
 /// A request as the handlers see it.
 pub struct Req {
@@ -89,8 +104,8 @@ fn response(r: Reply) -> Response<Full<Bytes>> {
     let mut b = Response::builder()
         .status(r.status)
         .header("content-type", r.content_type);
-    if r.status == 413 {
-        // The rest of the body was not read: the connection cannot carry another request.
+    if matches!(r.status, 408 | 413 | 415 | 503) {
+        // The rest of the body may be unread: the connection cannot carry another request.
         b = b.header("connection", "close");
     }
     b.body(Full::new(Bytes::from(r.body)))
@@ -99,6 +114,7 @@ fn response(r: Reply) -> Response<Full<Bytes>> {
 
 /// What the server's connections share: the byte budget and the decoder slots.
 struct Limits {
+    first: Semaphore,
     bytes: Semaphore,
     decoders: Semaphore,
 }
@@ -109,6 +125,7 @@ fn limits() -> Arc<Limits> {
     LIMITS
         .get_or_init(|| {
             Arc::new(Limits {
+                first: Semaphore::new(FIRST_POOL),
                 bytes: Semaphore::new(MAX_IN_FLIGHT),
                 decoders: Semaphore::new(DECODERS),
             })
@@ -179,29 +196,45 @@ async fn answer(
         }
         return response(Reply::text(413, &reason));
     }
-    // Room for the body before it is read; an unknown length may grow to MAX_BODY.
-    let want = declared.unwrap_or(MAX_BODY).max(1) as u32;
-    let Ok(Ok(_room)) = tokio::time::timeout(QUEUE_WAIT, limits.bytes.acquire_many(want)).await
-    else {
-        return busy(sink, &path);
-    };
-    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(body, declared)).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(too_big)) => {
-            let reason = if too_big {
-                format!("request body over {MAX_BODY} bytes")
-            } else {
-                "could not read the request body".to_string()
-            };
-            sink.send(super::arrival::malformed(&path, reason.clone()));
-            return response(Reply::text(if too_big { 413 } else { 400 }, &reason));
-        }
-        Err(_) => {
-            let reason = format!("the body took longer than {} s", BODY_TIMEOUT.as_secs());
-            sink.send(super::arrival::malformed(&path, reason.clone()));
-            return response(Reply::text(408, &reason));
-        }
-    };
+    let encoding = parts
+        .headers
+        .get("content-encoding")
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if !matches!(encoding.as_str(), "" | "identity" | "gzip" | "x-gzip") {
+        let reason = format!("unsupported Content-Encoding `{encoding}`: send {ENCODINGS}");
+        sink.send(super::arrival::malformed(&path, reason.clone()));
+        return response(Reply::text(415, &reason));
+    }
+    let (body, _room) =
+        match tokio::time::timeout(BODY_TIMEOUT, read_body(body, declared, limits)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(Unread::Busy)) => return busy(sink, &path),
+            Ok(Err(Unread::Stalled)) => {
+                let reason = format!("the body stalled for {} s", STALL.as_secs());
+                sink.send(super::arrival::malformed(&path, reason.clone()));
+                return response(Reply::text(408, &reason));
+            }
+            Ok(Err(e)) => {
+                let too_big = matches!(e, Unread::TooBig);
+                let reason = if too_big {
+                    format!("request body over {MAX_BODY} bytes")
+                } else {
+                    "could not read the request body".to_string()
+                };
+                sink.send(super::arrival::malformed(&path, reason.clone()));
+                return response(Reply::text(if too_big { 413 } else { 400 }, &reason));
+            }
+            Err(_) => {
+                let reason = format!("the body took longer than {} s", BODY_TIMEOUT.as_secs());
+                sink.send(super::arrival::malformed(&path, reason.clone()));
+                return response(Reply::text(408, &reason));
+            }
+        };
     let Ok(Ok(slot)) = tokio::time::timeout(QUEUE_WAIT, limits.decoders.acquire()).await else {
         return busy(sink, &path);
     };
@@ -212,7 +245,11 @@ async fn answer(
         body,
     };
     let handler = handler.clone();
-    let done = tokio::task::spawn_blocking(move || handler(&req)).await;
+    let done = tokio::task::spawn_blocking(move || match expand(req) {
+        Ok(req) => handler(&req),
+        Err(refused) => refused,
+    })
+    .await;
     drop(slot);
     let mut reply = match done {
         Ok(r) => r,
@@ -228,20 +265,116 @@ async fn answer(
     response(reply)
 }
 
-/// The body, read into one buffer of the declared size (no second copy); Err(true) past
-/// MAX_BODY, Err(false) when the client broke off.
-async fn read_body(mut body: Incoming, declared: Option<usize>) -> Result<Bytes, bool> {
-    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY));
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| false)?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > MAX_BODY {
-                return Err(true);
-            }
-            buf.extend_from_slice(&data);
-        }
+/// Why a body was not read.
+enum Unread {
+    TooBig,
+    Broken,
+    /// No room for the bytes that arrived.
+    Busy,
+    /// Nothing arrived for STALL.
+    Stalled,
+}
+
+/// Room a body holds: its first room, or its whole reservation.
+struct Room<'a> {
+    _first: Option<SemaphorePermit<'a>>,
+    _whole: Option<SemaphorePermit<'a>>,
+}
+
+async fn reserve<'a>(pool: &'a Semaphore, n: usize) -> Result<SemaphorePermit<'a>, Unread> {
+    let n = u32::try_from(n.max(1)).expect("at most MAX_BODY");
+    match tokio::time::timeout(QUEUE_WAIT, pool.acquire_many(n)).await {
+        Ok(Ok(p)) => Ok(p),
+        _ => Err(Unread::Busy),
     }
-    Ok(Bytes::from(buf))
+}
+
+/// The body, read into one buffer that grows as bytes arrive (see FIRST_ROOM for what is
+/// reserved when). The buffer ends at the declared length exactly when the client declared
+/// it honestly.
+async fn read_body(
+    mut body: Incoming,
+    declared: Option<usize>,
+    limits: &Limits,
+) -> Result<(Bytes, Room<'_>), Unread> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut first = None;
+    let mut whole = None;
+    loop {
+        let frame = match tokio::time::timeout(STALL, body.frame()).await {
+            Err(_) => return Err(Unread::Stalled),
+            Ok(None) => break,
+            Ok(Some(f)) => f.map_err(|_| Unread::Broken)?,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let need = buf.len() + data.len();
+        if need > MAX_BODY {
+            return Err(Unread::TooBig);
+        }
+        let total = declared.filter(|d| *d >= need).unwrap_or(MAX_BODY);
+        if whole.is_none() && first.is_none() {
+            first = Some(reserve(&limits.first, total.min(FIRST_ROOM)).await?);
+        }
+        if whole.is_none() && need > FIRST_ROOM {
+            whole = Some(reserve(&limits.bytes, total).await?);
+            first = None;
+        }
+        if need > buf.capacity() {
+            let limit = if whole.is_some() { total } else { FIRST_ROOM };
+            let cap = need
+                .max(buf.capacity() * 2)
+                .max(FIRST_ROOM.min(total))
+                .min(limit);
+            buf.reserve_exact(cap - buf.len());
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok((
+        Bytes::from(buf),
+        Room {
+            _first: first,
+            _whole: whole,
+        },
+    ))
+}
+
+/// The request with its body expanded when it came gzipped (at most MAX_BODY bytes), or the
+/// answer refusing it.
+pub fn expand(mut req: Req) -> Result<Req, Reply> {
+    let gzipped = matches!(
+        req.header("content-encoding")
+            .trim()
+            .to_ascii_lowercase()
+            .as_str(),
+        "gzip" | "x-gzip"
+    );
+    if !gzipped {
+        return Ok(req);
+    }
+    // A fresh buffer each time, not one kept: past glibc's mmap threshold (fixed at start by
+    // `listen::start`) it is mapped on its own and goes back to the system when dropped.
+    let mut out = Vec::new();
+    let read = flate2::read::GzDecoder::new(&req.body[..])
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut out);
+    let refuse = |status: u16, why: String| {
+        Reply::text(status, &why).with(super::arrival::malformed(&req.path, why.clone()))
+    };
+    match read {
+        Err(e) => return Err(refuse(400, format!("bad gzip body: {e}"))),
+        Ok(_) if out.len() > MAX_BODY => {
+            return Err(refuse(
+                413,
+                format!("gzip body expands past {MAX_BODY} bytes"),
+            ))
+        }
+        Ok(_) => {}
+    }
+    req.headers.remove("content-encoding");
+    req.body = Bytes::from(out);
+    Ok(req)
 }
 
 /// Too much at once: a 503 the exporters retry, and a note of it.

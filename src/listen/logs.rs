@@ -1,8 +1,10 @@
 //! A CloudWatch Logs API subset (JSON 1.1, dispatched on `X-Amz-Target`): the calls watchtower
 //! and `o11y smoke` make, answered as the service answers, errors included. Memory is bounded:
 //! at most MAX_GROUPS groups, MAX_STREAMS streams, MAX_EVENTS events per stream and
-//! MAX_STORED bytes of messages in all (the oldest go); a batch and an event are held to the
-//! service's own limits, and GetLogEvents answers at most 1 MB, as the service does.
+//! MAX_STORED bytes in all, every stored byte counted against it: names, messages and what
+//! each group, stream and event costs besides (the oldest events go first); names, a batch
+//! and an event are held to the service's own limits, a body is measured before it is parsed,
+//! and GetLogEvents answers at most 1 MB, as the service does.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -16,7 +18,24 @@ const RECEIVER: &str = "logs";
 const MAX_GROUPS: usize = 1000;
 const MAX_STREAMS: usize = 10_000;
 const MAX_EVENTS: usize = 10_000;
+/// Everything the store holds, names and overheads included.
 const MAX_STORED: usize = 16 * 1024 * 1024;
+/// What a group or stream costs besides its name (its map entry and fields), and an event
+/// besides its message (its slot in the queue, which may be half empty after it grew, and
+/// the allocator's share): counted so that empty events and names cannot escape MAX_STORED.
+const ENTRY_COST: usize = 128;
+const STORED_EVENT_COST: usize = 2 * std::mem::size_of::<Event>() + 16;
+/// Log group and stream names: "Log group names can be between 1 and 512 characters long",
+/// of `a-z, A-Z, 0-9, '_', '-', '/', '.'` and `#`; "Log stream names can be between 1 and
+/// 512 characters long. The ':' (colon) and '*' (asterisk) characters are not allowed."
+/// (CloudWatch Logs API reference, CreateLogGroup and CreateLogStream:
+/// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html,
+/// .../API_CreateLogStream.html). Broken rules are InvalidParameterException, HTTP 400.
+const MAX_NAME: usize = 512;
+/// "The maximum number of log events in a batch is 10,000" (PutLogEvents).
+const MAX_BATCH_EVENTS: usize = 10_000;
+/// Values a request may hold before it is parsed: a full batch of events is 50,000.
+const MAX_VALUES: usize = 60_000;
 /// PutLogEvents' limits (CloudWatch Logs API reference): "The maximum batch size is 1,048,576
 /// bytes. This size is calculated as the sum of all event messages in UTF-8, plus 26 bytes
 /// for each log event"; an event at most 256 KB. GetLogEvents returns "up to 1 MB".
@@ -48,27 +67,61 @@ struct Stream {
 pub struct Store {
     groups: BTreeMap<String, Group>,
     streams: usize,
-    /// Message bytes held in all streams.
+    /// Bytes held in all: names, messages and the cost of each entry (`cost`).
     bytes: usize,
 }
 
+/// What one stored event counts for.
+fn cost(e: &Event) -> usize {
+    e.message.len() + STORED_EVENT_COST
+}
+
 impl Store {
-    /// Drops the oldest events, stream by stream, until `incoming` more bytes fit.
-    fn make_room(&mut self, incoming: usize) {
+    /// Drops the oldest events, stream by stream, until `incoming` more bytes fit; false when
+    /// they cannot (names alone fill the store).
+    fn make_room(&mut self, incoming: usize) -> bool {
         if self.bytes + incoming <= MAX_STORED {
-            return;
+            return true;
         }
         for g in self.groups.values_mut() {
             for st in g.streams.values_mut() {
                 while self.bytes + incoming > MAX_STORED {
                     match st.events.pop_front() {
-                        Some(e) => self.bytes -= e.message.len(),
+                        Some(e) => self.bytes -= cost(&e),
                         None => break,
                     }
                 }
+                if st.events.is_empty() {
+                    st.events.shrink_to_fit();
+                }
             }
         }
+        self.bytes + incoming <= MAX_STORED
     }
+}
+
+/// Why `name` is not a log group name (`stream` false) or a log stream name, as CloudWatch
+/// says it; the name itself is not echoed, as it may be megabytes.
+fn bad_name(name: &str, field: &str, stream: bool) -> Option<String> {
+    let n = name.chars().count();
+    let broken = if n < 1 {
+        "Member must have length greater than or equal to 1"
+    } else if n > MAX_NAME {
+        "Member must have length less than or equal to 512"
+    } else if stream && name.contains([':', '*']) {
+        "Member must satisfy regular expression pattern: [^:*]*"
+    } else if !stream
+        && !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c))
+    {
+        "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "1 validation error detected: Value at '{field}' failed to satisfy constraint: {broken}"
+    ))
 }
 
 fn millis() -> i64 {
@@ -109,6 +162,16 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
             format!("request without a Logs X-Amz-Target (`{target}`)"),
         ));
     };
+    if let Some(why) = super::json::too_large(&r.body, MAX_VALUES) {
+        // Refused before it is parsed; no batch within the limits above comes near it.
+        let mut refused = error(
+            "InvalidParameterException",
+            &format!("Request too large: {why}"),
+        )
+        .with(malformed(RECEIVER, format!("{op} refused: {why}")));
+        refused.status = 413;
+        return refused;
+    }
     let req: Value = match serde_json::from_slice(&r.body) {
         Ok(v) => v,
         Err(e) => {
@@ -121,8 +184,9 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
     let stream_name = req["logStreamName"].as_str().unwrap_or("");
     match op {
         "CreateLogGroup" => {
-            if group_name.is_empty() {
-                return error("InvalidParameterException", "logGroupName is required");
+            if let Some(why) = bad_name(group_name, "logGroupName", false) {
+                return error("InvalidParameterException", &why)
+                    .with(malformed(RECEIVER, format!("CreateLogGroup: {why}")));
             }
             if s.groups.contains_key(group_name) {
                 return error(
@@ -130,9 +194,11 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                     "The specified log group already exists",
                 );
             }
-            if s.groups.len() >= MAX_GROUPS {
+            let room = group_name.len() + ENTRY_COST;
+            if s.groups.len() >= MAX_GROUPS || !s.make_room(room) {
                 return error("LimitExceededException", "Resource limit exceeded.");
             }
+            s.bytes += room;
             s.groups.insert(
                 group_name.to_string(),
                 Group {
@@ -143,7 +209,12 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
             ok(json!({}))
         }
         "CreateLogStream" => {
-            let full = s.streams >= MAX_STREAMS;
+            if let Some(why) = bad_name(stream_name, "logStreamName", true) {
+                return error("InvalidParameterException", &why)
+                    .with(malformed(RECEIVER, format!("CreateLogStream: {why}")));
+            }
+            let room = stream_name.len() + ENTRY_COST;
+            let full = s.streams >= MAX_STREAMS || !s.make_room(room);
             let Some(g) = s.groups.get_mut(group_name) else {
                 return error(
                     "ResourceNotFoundException",
@@ -156,9 +227,6 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                     "The specified log stream already exists",
                 );
             }
-            if stream_name.is_empty() {
-                return error("InvalidParameterException", "logStreamName is required");
-            }
             if full {
                 return error("LimitExceededException", "Resource limit exceeded.");
             }
@@ -170,6 +238,7 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                 },
             );
             s.streams += 1;
+            s.bytes += room;
             ok(json!({}))
         }
         "PutLogEvents" => {
@@ -179,6 +248,16 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                     "logEvents must hold at least one event",
                 );
             };
+            if events.len() > MAX_BATCH_EVENTS {
+                return error(
+                    "InvalidParameterException",
+                    &format!("The maximum number of log events in a batch is {MAX_BATCH_EVENTS}"),
+                )
+                .with(malformed(
+                    RECEIVER,
+                    format!("PutLogEvents of {} events", events.len()),
+                ));
+            }
             let batch: usize = events
                 .iter()
                 .map(|e| e["message"].as_str().map_or(0, str::len) + EVENT_OVERHEAD)
@@ -239,7 +318,8 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
                 }
                 Some(_) => {}
             }
-            let incoming: usize = parsed.iter().map(|e| e.message.len()).sum();
+            let incoming: usize = parsed.iter().map(cost).sum();
+            // At most MAX_BATCH_BYTES and MAX_BATCH_EVENTS: always room once events are gone.
             s.make_room(incoming);
             let mut added = 0;
             let mut freed = 0;
@@ -251,9 +331,9 @@ pub fn handle(store: &Mutex<Store>, r: &Req) -> Reply {
             let messages = parsed.iter().map(|e| e.message.clone()).collect();
             for e in parsed {
                 if st.events.len() >= MAX_EVENTS {
-                    freed += st.events.pop_front().map_or(0, |e| e.message.len());
+                    freed += st.events.pop_front().map_or(0, |e| cost(&e));
                 }
-                added += e.message.len();
+                added += cost(&e);
                 st.events.push_back(e);
             }
             let count = st.events.len();
@@ -459,5 +539,81 @@ mod tests {
             .map(|e| e["message"].as_str().unwrap().len())
             .sum();
         assert!(read > 0 && read <= MAX_READ_BYTES, "{read}");
+    }
+
+    #[test]
+    fn names_are_bounded_and_every_stored_byte_is_counted() {
+        let s = Mutex::new(Store::default());
+        for (op, body) in [
+            ("CreateLogGroup", json!({"logGroupName": "g".repeat(513)})),
+            ("CreateLogGroup", json!({"logGroupName": ""})),
+            ("CreateLogGroup", json!({"logGroupName": "a b"})),
+            (
+                "CreateLogStream",
+                json!({"logGroupName": "g", "logStreamName": "s".repeat(513)}),
+            ),
+            (
+                "CreateLogStream",
+                json!({"logGroupName": "g", "logStreamName": "a:b"}),
+            ),
+        ] {
+            let (status, got) = call(&s, op, body);
+            assert_eq!(
+                (status, got["__type"].as_str()),
+                (400, Some("InvalidParameterException")),
+                "{op}: {got}"
+            );
+        }
+        let name = "g".repeat(512);
+        assert_eq!(
+            call(&s, "CreateLogGroup", json!({"logGroupName": name})).0,
+            200
+        );
+        // Empty events, 10,000 a batch, into streams of long names: what is held is counted,
+        // and stays within the one cap.
+        let events: Vec<Value> = (0..MAX_BATCH_EVENTS)
+            .map(|_| json!({"timestamp": 1, "message": ""}))
+            .collect();
+        for i in 0..60 {
+            let stream = format!("{i}{}", "s".repeat(500));
+            call(
+                &s,
+                "CreateLogStream",
+                json!({"logGroupName": name, "logStreamName": stream}),
+            );
+            let (status, _) = call(
+                &s,
+                "PutLogEvents",
+                json!({"logGroupName": name, "logStreamName": stream, "logEvents": events}),
+            );
+            assert_eq!(status, 200);
+        }
+        let st = s.lock().unwrap();
+        let held: usize = st
+            .groups
+            .iter()
+            .map(|(n, g)| {
+                n.len()
+                    + ENTRY_COST
+                    + g.streams
+                        .iter()
+                        .map(|(n, st)| {
+                            n.len() + ENTRY_COST + st.events.iter().map(cost).sum::<usize>()
+                        })
+                        .sum::<usize>()
+            })
+            .sum();
+        assert_eq!(st.bytes, held);
+        assert!(held <= MAX_STORED, "{held}");
+        drop(st);
+        let (status, got) = call(
+            &s,
+            "PutLogEvents",
+            json!({"logGroupName": name, "logStreamName": "x", "logEvents": vec![json!({"timestamp": 1, "message": "m"}); MAX_BATCH_EVENTS + 1]}),
+        );
+        assert_eq!(
+            (status, got["__type"].as_str()),
+            (400, Some("InvalidParameterException"))
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! OpenTelemetry collector answers.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -11,7 +10,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use prost::Message;
 
-use super::arrival::{malformed, now, Arrival, SpanInfo, MAX_BODY};
+use super::arrival::{malformed, now, Arrival, SpanInfo};
 use super::http::{Reply, Req};
 
 const RECEIVER: &str = "otlp";
@@ -109,23 +108,13 @@ pub fn arrivals(req: &ExportTraceServiceRequest) -> Vec<Arrival> {
     out
 }
 
-/// Expands a gzip body into `out` (cleared first), at most MAX_BODY bytes.
-fn gunzip(body: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    out.clear();
-    flate2::read::GzDecoder::new(body)
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(out)
-        .map_err(|e| format!("bad gzip body: {e}"))?;
-    if out.len() > MAX_BODY {
-        return Err(format!("gzip body expands past {MAX_BODY} bytes"));
-    }
-    Ok(())
-}
-
 /// Spans one request may carry, and messages of any kind (spans, attributes, events, links,
 /// values) before it is decoded: a few kilobytes of gzip can expand to millions of them.
 pub const MAX_SPANS: usize = 20_000;
 pub const MAX_ITEMS: usize = 200_000;
+/// Messages nested deeper than this are refused (values in values in values...): an export
+/// from an SDK nests a dozen levels at most, and prost itself stops at 100.
+pub const MAX_DEPTH: usize = 64;
 /// Spans taken per second, all requests together; past that, 429 (exporters retry later).
 pub const SPANS_PER_SECOND: f64 = 500_000.0;
 
@@ -173,6 +162,14 @@ impl Msg {
 struct Counted {
     spans: usize,
     items: usize,
+    /// The deepest message seen.
+    depth: usize,
+}
+
+impl Counted {
+    fn over(&self) -> bool {
+        self.items > MAX_ITEMS || self.spans > MAX_SPANS || self.depth > MAX_DEPTH
+    }
 }
 
 fn varint(b: &[u8], at: &mut usize) -> Option<u64> {
@@ -188,11 +185,13 @@ fn varint(b: &[u8], at: &mut usize) -> Option<u64> {
     None
 }
 
-/// Counts the messages of an encoded export request by walking its wire format, allocating
-/// nothing; stops as soon as a limit is passed. Malformed input is left to the decoder.
+/// Counts the messages of an encoded export request, at every depth, by walking its wire
+/// format, allocating nothing; stops as soon as a limit (items, spans or depth) is passed, so
+/// the recursion is never deeper than MAX_DEPTH + 1. Malformed input is left to the decoder.
 fn count(b: &[u8], msg: Msg, depth: usize, c: &mut Counted) {
+    c.depth = c.depth.max(depth);
     let mut at = 0;
-    while at < b.len() && c.items <= MAX_ITEMS && c.spans <= MAX_SPANS && depth < 64 {
+    while at < b.len() && !c.over() {
         let Some(key) = varint(b, &mut at) else {
             return;
         };
@@ -228,28 +227,6 @@ fn count(b: &[u8], msg: Msg, depth: usize, c: &mut Counted) {
     }
 }
 
-/// JSON's objects and arrays, outside strings: a bound on what decoding it would make.
-fn json_containers(b: &[u8]) -> usize {
-    let (mut n, mut in_str, mut escaped) = (0, false, false);
-    for &x in b {
-        if in_str {
-            match (escaped, x) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-        } else {
-            match x {
-                b'"' => in_str = true,
-                b'{' | b'[' => n += 1,
-                _ => {}
-            }
-        }
-    }
-    n
-}
-
 /// Takes `spans` from the per-second budget; false when it is spent.
 fn within_rate(spans: usize) -> bool {
     use std::sync::Mutex;
@@ -276,23 +253,11 @@ pub fn handle(r: &Req) -> Reply {
     if r.method != "POST" {
         return Reply::text(405, "use POST");
     }
-    if r.header("content-encoding").eq_ignore_ascii_case("gzip") {
-        // One buffer, kept and reused: a fresh one per request, in whichever thread decodes
-        // it, leaves memory behind in each thread's allocator arena.
-        static EXPANDED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
-        let mut buf = EXPANDED.lock().unwrap_or_else(|e| e.into_inner());
-        if buf.capacity() < MAX_BODY + 64 {
-            buf.reserve_exact(MAX_BODY + 64);
-        }
-        if let Err(e) = gunzip(&r.body, &mut buf) {
-            return Reply::text(400, &e).with(malformed(RECEIVER, e));
-        }
-        return decoded(r, &buf);
-    }
     decoded(r, &r.body)
 }
 
-/// The answer to an export request whose body is `body` (expanded when it came gzipped).
+/// The answer to an export request whose body is `body` (expanded by the server when it came
+/// gzipped).
 fn decoded(r: &Req, body: &[u8]) -> Reply {
     let ctype = r
         .header("content-type")
@@ -305,9 +270,9 @@ fn decoded(r: &Req, body: &[u8]) -> Reply {
         "application/x-protobuf" | "application/protobuf" => {
             let mut c = Counted::default();
             count(body, Msg::Request, 0, &mut c);
-            if c.spans > MAX_SPANS || c.items > MAX_ITEMS {
+            if c.over() {
                 return too_much(format!(
-                    "a request of more than {MAX_SPANS} spans or {MAX_ITEMS} values: send smaller batches"
+                    "a request of more than {MAX_SPANS} spans or {MAX_ITEMS} values, or nested deeper than {MAX_DEPTH}: send smaller batches"
                 ));
             }
             if !within_rate(c.spans) {
@@ -331,9 +296,17 @@ fn decoded(r: &Req, body: &[u8]) -> Reply {
                 }
             }
         }
-        "application/json" if json_containers(body) > MAX_ITEMS => too_much(format!(
-            "a JSON request of more than {MAX_ITEMS} objects and arrays: send smaller batches"
-        )),
+        "application/json"
+            if {
+                let s = super::json::shape(body, usize::MAX);
+                s.containers > MAX_ITEMS || s.depth > super::json::MAX_DEPTH
+            } =>
+        {
+            too_much(format!(
+                "a JSON request of more than {MAX_ITEMS} objects and arrays, or nested deeper than {}: send smaller batches",
+                super::json::MAX_DEPTH
+            ))
+        }
         "application/json" => match serde_json::from_slice::<ExportTraceServiceRequest>(body) {
             Ok(req) => {
                 let mut reply = Reply::json(200, serde_json::json!({}));
@@ -368,12 +341,16 @@ mod tests {
         } else {
             body
         };
-        handle(&Req {
+        let req = Req {
             method: "POST".into(),
             path: "/v1/traces".into(),
             headers,
             body: body.into(),
-        })
+        };
+        match super::super::http::expand(req) {
+            Ok(req) => handle(&req),
+            Err(refused) => refused,
+        }
     }
 
     fn sample() -> ExportTraceServiceRequest {
@@ -438,6 +415,46 @@ mod tests {
         let mut c = Counted::default();
         count(&sample().encode_to_vec(), Msg::Request, 0, &mut c);
         assert_eq!(c.spans, 1);
+    }
+
+    #[test]
+    fn values_are_counted_at_every_depth_and_depth_is_bounded() {
+        fn wrap(field: u8, inner: Vec<u8>) -> Vec<u8> {
+            let mut out = vec![(field << 3) | 2];
+            let mut n = inner.len();
+            while n >= 0x80 {
+                out.push((n as u8) | 0x80);
+                n >>= 7;
+            }
+            out.push(n as u8);
+            out.extend(inner);
+            out
+        }
+        // MAX_ITEMS + 1 empty values in an array nested `levels` arrays deep, in one attribute.
+        let nested = |levels: usize, values: usize| {
+            let mut v: Vec<u8> = std::iter::repeat_n([0x0au8, 0x00], values)
+                .flatten()
+                .collect();
+            for _ in 0..levels {
+                v = wrap(1, wrap(5, v));
+            }
+            wrap(1, wrap(1, wrap(1, wrap(2, wrap(5, v)))))
+        };
+        // Deep, but within the bound: every value is counted.
+        let r = post("application/x-protobuf", true, nested(20, MAX_ITEMS + 1));
+        assert_eq!(r.status, 413);
+        let mut c = Counted::default();
+        count(&nested(20, 1000), Msg::Request, 0, &mut c);
+        assert_eq!(c.items, 4 + 2 * 20 + 1 + 1000);
+        // Past the depth bound: refused, however few the values.
+        assert_eq!(
+            post("application/x-protobuf", false, nested(40, 1)).status,
+            413
+        );
+        assert_eq!(
+            post("application/x-protobuf", false, nested(20, 1)).status,
+            200
+        );
     }
 
     #[test]

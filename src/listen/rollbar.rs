@@ -6,6 +6,8 @@ use super::arrival::{malformed, now, Arrival};
 use super::http::{Reply, Req};
 
 const RECEIVER: &str = "rollbar";
+/// Values an item may hold: a deep Python traceback with its locals is a few thousand.
+pub const MAX_VALUES: usize = 50_000;
 
 /// What an item says, for a person.
 fn describe(data: &Value) -> (String, Option<String>) {
@@ -37,6 +39,15 @@ pub fn handle(r: &Req) -> Reply {
     }
     if r.method != "POST" {
         return Reply::json(405, json!({"err": 1, "message": "Method not allowed"}));
+    }
+    if let Some(why) = super::json::too_large(&r.body, MAX_VALUES) {
+        // Every answer of the item API, errors included, is JSON `{"err": 1, "message"}`
+        // (https://docs.rollbar.com/reference/create-item); a body too large is HTTP's 413.
+        return Reply::json(
+            413,
+            json!({"err": 1, "message": format!("Request entity too large: {why}")}),
+        )
+        .with(malformed(RECEIVER, format!("item refused: {why}")));
     }
     let payload: Value = match serde_json::from_slice(&r.body) {
         Ok(v) => v,
@@ -112,6 +123,8 @@ mod tests {
         assert_eq!(post(None, &item).0, 401);
         assert_eq!(post(Some("t"), "{\"data\": {}}").0, 422);
         assert_eq!(post(Some("t"), "nope").0, 400);
+        let bomb = format!("{{\"data\": [{}]}}", vec!["{}"; MAX_VALUES].join(","));
+        assert_eq!(post(Some("t"), &bomb).0, 413);
         let (status, body, arrivals) = post(Some("t"), &item);
         assert_eq!(status, 200);
         assert_eq!(body["err"], 0);

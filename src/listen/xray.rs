@@ -13,6 +13,19 @@ use super::arrival::{malformed, now, Arrival, Sink, SubsegmentInfo};
 use super::http::{Reply, Req};
 
 const RECEIVER: &str = "xray";
+/// GetSamplingTargets takes at most 25 statistics documents ("Array Members: Maximum number
+/// of 25 items"), and refuses more with InvalidRequestException, HTTP 400
+/// (https://docs.aws.amazon.com/xray/latest/api/API_GetSamplingTargets.html).
+pub const MAX_STATISTICS: usize = 25;
+/// Values a sampling API request may hold: 25 documents of 6 fields, with room to spare.
+pub const MAX_VALUES: usize = 1_000;
+
+fn invalid(status: u16, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({"__type": "InvalidRequestException", "message": message}),
+    )
+}
 
 fn flatten(doc: &Value, depth: usize, out: &mut Vec<SubsegmentInfo>) {
     if let Some(subs) = doc["subsegments"].as_array() {
@@ -112,6 +125,12 @@ impl Sampling {
         if r.method != "POST" {
             return Reply::json(405, json!({"message": "use POST"}));
         }
+        let known = matches!(r.path.as_str(), "/GetSamplingRules" | "/SamplingTargets");
+        if let Some(why) = super::json::too_large(&r.body, MAX_VALUES).filter(|_| known) {
+            // Refused before it is parsed: the API's own error type, with HTTP's 413.
+            return invalid(413, &format!("Request entity too large: {why}"))
+                .with(malformed(RECEIVER, format!("{} refused: {why}", r.path)));
+        }
         match r.path.as_str() {
             "/GetSamplingRules" => {
                 self.rules_served.fetch_add(1, Ordering::Relaxed);
@@ -131,17 +150,21 @@ impl Sampling {
             "/SamplingTargets" => {
                 let req: Value = match serde_json::from_slice(&r.body) {
                     Ok(v) => v,
-                    Err(e) => return Reply::json(
-                        400,
-                        json!({"__type": "InvalidRequestException", "message": "body is not JSON"}),
-                    )
-                    .with(malformed(
-                        RECEIVER,
-                        format!("sampling targets request is not JSON: {e}"),
-                    )),
+                    Err(e) => {
+                        return invalid(400, "body is not JSON").with(malformed(
+                            RECEIVER,
+                            format!("sampling targets request is not JSON: {e}"),
+                        ))
+                    }
                 };
-                let docs: Vec<Value> = req["SamplingStatisticsDocuments"]
-                    .as_array()
+                let sent = req["SamplingStatisticsDocuments"].as_array();
+                if sent.is_some_and(|d| d.len() > MAX_STATISTICS) {
+                    return invalid(
+                        400,
+                        &format!("SamplingStatisticsDocuments: at most {MAX_STATISTICS} items"),
+                    );
+                }
+                let docs: Vec<Value> = sent
                     .into_iter()
                     .flatten()
                     .filter_map(|d| d["RuleName"].as_str())

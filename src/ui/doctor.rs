@@ -3,7 +3,7 @@
 
 use crate::report::{Group, Report, Status};
 
-use super::Printer;
+use super::{shown, Printer};
 
 impl Printer {
     fn mark(&self, s: Status) -> String {
@@ -48,7 +48,7 @@ impl Printer {
         let width = r
             .checks
             .iter()
-            .map(|c| c.title.chars().count())
+            .map(|c| shown(c.title).chars().count())
             .max()
             .unwrap_or(10);
         for g in [
@@ -65,19 +65,23 @@ impl Printer {
             out.push(String::new());
             out.push(self.bold(g.title()));
             for ch in checks {
-                let pad = width - ch.title.chars().count();
+                // Reasons and fixes may quote what a `.env` or a service holds: escaped, so
+                // that no control character reaches the terminal.
+                let title = shown(ch.title);
+                let pad = width - title.chars().count();
                 let reason = if ch.status == Status::Skip {
-                    self.dim(&ch.reason)
+                    self.dim(&shown(&ch.reason))
                 } else {
-                    ch.reason.clone()
+                    shown(&ch.reason)
                 };
                 out.push(format!(
                     "  {} {}{}  {reason}",
                     self.mark(ch.status),
-                    ch.title,
+                    title,
                     " ".repeat(pad)
                 ));
                 if let Some(fix) = &ch.fix {
+                    let fix = shown(fix);
                     out.push(format!(
                         "    {}{}  {} {fix}",
                         " ".repeat(width),
@@ -106,15 +110,55 @@ impl Printer {
                 "{mark} {:<16} {word} in {:.1} s: {}",
                 r.integration.title(),
                 r.duration_ms as f64 / 1000.0,
-                r.detail
+                shown(&r.detail)
             ));
             if let Some(l) = &r.link {
-                out.push(format!("  {:<16} see it: {l}", ""));
+                out.push(format!("  {:<16} see it: {}", "", shown(l)));
             }
             if let Some(f) = &r.fix {
-                out.push(format!("  {:<16} {} {f}", "", self.bold("fix:")));
+                out.push(format!("  {:<16} {} {}", "", self.bold("fix:"), shown(f)));
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CheckResult, Counts};
+
+    #[test]
+    fn what_a_check_quotes_is_escaped() {
+        let r = Report {
+            schema: 1,
+            verdict: Status::Fail,
+            counts: Counts {
+                fail: 1,
+                ..Counts::default()
+            },
+            checks: vec![CheckResult {
+                id: "aws.region",
+                group: Group::Secrets,
+                title: "AWS region",
+                status: Status::Fail,
+                reason: "AWS_DEFAULT_REGION=\"us-east-1\x1b]52;c;eA==\x07\u{9b}2J\u{202e}\u{2028}\" is not a region".into(),
+                fix: Some("set it in .env\r\x1b[1A".into()),
+                duration_ms: 1,
+            }],
+            duration_ms: 1,
+        };
+        let lines = Printer::plain().doctor_lines(&r);
+        let all = lines.join("\n");
+        assert!(
+            !all.chars()
+                .any(|c| (c.is_control() && c != '\n') || matches!(c, '\u{202e}' | '\u{2028}')),
+            "{all:?}"
+        );
+        assert!(
+            all.contains("us-east-1\\x1b]52;c;eA==\\x07\\x9b2J\\u{202e}\\u{2028}"),
+            "{all:?}"
+        );
+        assert!(all.contains("set it in .env\\r\\x1b[1A"), "{all:?}");
     }
 }

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::listen::{Arrival, SpanInfo};
 
+pub use super::shown;
 use super::Printer;
 
 fn clock(time: &str) -> String {
@@ -25,28 +26,6 @@ fn path_of(url: &str) -> &str {
         Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
         None => url,
     }
-}
-
-/// Text a sender chose, made safe for a terminal: control characters (escape sequences,
-/// newlines that would forge a line, clipboard writes) and direction overrides are shown as
-/// escapes instead of acted on. `--json` output is left exact.
-pub fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
-                c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn shown_value(v: &serde_json::Value) -> String {
@@ -755,5 +734,35 @@ mod tests {
         );
         assert_eq!(shown("a\u{202e}b"), "a\\u{202e}b");
         assert_eq!(shown("plain text, ünïcode"), "plain text, ünïcode");
+        assert_eq!(
+            shown("a\u{2028}b\u{2029}c\u{61c}d\u{9b}e\u{7f}f\u{2066}g\u{200f}"),
+            "a\\u{2028}b\\u{2029}c\\u{61c}d\\x9be\\x7ff\\u{2066}g\\u{200f}"
+        );
+    }
+
+    #[test]
+    fn json_lines_are_exact_once_decoded_and_safe_to_print() {
+        let title: String = (0u32..0x250)
+            .chain([
+                0x61c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202e, 0x2066, 0x2069,
+            ])
+            .filter_map(char::from_u32)
+            .collect();
+        let a = Arrival::Rollbar {
+            time: "t".into(),
+            level: "error".into(),
+            environment: "e".into(),
+            title: title.clone(),
+            exception_class: None,
+            uuid: "u".into(),
+        };
+        let line = crate::ui::json_line(&a);
+        assert!(
+            line.is_ascii() || line.chars().all(|c| shown(&c.to_string()) == c.to_string()),
+            "{line:?}"
+        );
+        assert!(line.contains("\\u009b") && line.contains("\\u2028") && line.contains("\\u007f"));
+        let back: Arrival = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, a);
     }
 }

@@ -12,6 +12,62 @@ use crate::error::Failure;
 use crate::patch::plan::Plan;
 use crate::patch::ManualStep;
 
+/// Characters that act on a terminal or on how text reads, instead of being read: C0 controls,
+/// DEL and C1 controls (escape sequences, CSI U+009B, NEL U+0085), line and paragraph
+/// separators, and the marks, embeddings, overrides and isolates that reorder text.
+fn acts(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Text from outside (what a sender chose, what a `.env` holds) made safe for a terminal:
+/// every character that `acts` is shown as an escape instead of acted on.
+pub fn shown(text: &str) -> String {
+    if !text.chars().any(acts) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if acts(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if acts(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `v` as one line of JSON that is safe on a terminal and exact once decoded: serde_json
+/// escapes C0 controls, and every other character that `acts` is written as `\uXXXX` too
+/// (they are all in the BMP, and can only occur inside strings).
+pub fn json_line<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    let raw = serde_json::to_string(v).expect("data types serialise");
+    if !raw.chars().any(acts) {
+        return raw;
+    }
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        if acts(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Whether o11y may ask: stdin and stderr (where prompts are drawn) are terminals.
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
@@ -176,6 +232,18 @@ impl Printer {
             let _ = writeln!(out, "{s}");
         } else {
             let _ = writeln!(out, "{}", console::strip_ansi_codes(s));
+        }
+    }
+
+    /// A JSON document as one line of data on stdout, written as it is: never passed through
+    /// the stripping of colour codes, which would cut strings (see [`json_line`]).
+    pub fn json(&self, v: &(impl serde::Serialize + ?Sized)) {
+        let line = json_line(v);
+        if self.data_on_stderr {
+            eprintln!("{line}");
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
         }
     }
 
