@@ -103,7 +103,7 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Fail
     // so the run ends without waiting for it.
     rt.shutdown_background();
     if a.json {
-        out.data(&serde_json::to_string_pretty(&report).expect("a report serialises"));
+        out.json_pretty(&report);
     } else {
         for line in out.doctor_lines(&report) {
             out.data(&line);

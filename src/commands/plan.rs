@@ -9,7 +9,7 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<ExitStatus, Failur
     let p = super::shared::find_project(g)?;
     let plan = super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), false)?;
     if a.json {
-        out.data(&serde_json::to_string_pretty(&plan).expect("a plan serialises"));
+        out.json_pretty(&plan);
         return Ok(if plan.is_empty() {
             ExitStatus::Ok
         } else {

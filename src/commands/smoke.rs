@@ -127,12 +127,7 @@ pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<ExitStatus, Failu
         .filter(|r| r.status == SmokeStatus::Failed)
         .count();
     if a.json {
-        out.data(
-            &serde_json::to_string_pretty(
-                &serde_json::json!({"schema": 1, "ok": failed == 0, "results": results}),
-            )
-            .expect("results serialise"),
-        );
+        out.json_pretty(&serde_json::json!({"schema": 1, "ok": failed == 0, "results": results}));
     } else {
         for line in out.smoke_lines(&results) {
             out.data(&line);

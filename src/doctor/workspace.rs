@@ -86,8 +86,9 @@ fn start_files(c: Arc<Ctx>) -> CheckFuture {
     if !bad.is_empty() {
         return ready(Outcome::warn(
             format!(
-                "{} run(s) o11y at start without installing it: a new workspace has no `o11y`",
-                bad.join(" and ")
+                "{} {} o11y at start without installing it: a new workspace has no `o11y`",
+                bad.join(" and "),
+                if bad.len() == 1 { "runs" } else { "run" }
             ),
             format!(
                 "run `o11y apply` (its start tasks run `sh {}`, which installs o11y first)",
@@ -108,17 +109,21 @@ fn start_files(c: Arc<Ctx>) -> CheckFuture {
     if !inputs.present.iter().any(|p| p == gitpod::INSTALL_SCRIPT) {
         return ready(Outcome::fail(
             format!(
-                "{} run(s) {}, which is missing",
+                "{} {} {}, which is missing",
                 runs.join(" and "),
+                if runs.len() == 1 { "runs" } else { "run" },
                 gitpod::INSTALL_SCRIPT
             ),
             "run `o11y apply` (it writes the script back)",
         ));
     }
     if workspace(&c) == Workspace::Local {
+        let (files, verb) = match runs.as_slice() {
+            [one] => (one.to_string(), "installs"),
+            many => (many.join(" and "), "install"),
+        };
         return ready(Outcome::ok(format!(
-            "{} install(s) o11y before running it (whether that install works is checked in Gitpod or Codespaces, where it runs)",
-            runs.join(" and ")
+            "{files} {verb} o11y before running it (whether that install works is checked in Gitpod or Codespaces, where it runs)"
         )));
     }
     Box::pin(async move { install_works(&c).await })

@@ -53,13 +53,22 @@ pub fn shown(text: &str) -> String {
 /// escapes C0 controls, and every other character that `acts` is written as `\uXXXX` too
 /// (they are all in the BMP, and can only occur inside strings).
 pub fn json_line<T: serde::Serialize + ?Sized>(v: &T) -> String {
-    let raw = serde_json::to_string(v).expect("data types serialise");
-    if !raw.chars().any(acts) {
+    safe_json(serde_json::to_string(v).expect("data types serialise"))
+}
+
+/// [`json_line`], indented over several lines: its line breaks are the layout's own, as
+/// serde_json escapes every one inside a string.
+pub fn json_pretty<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    safe_json(serde_json::to_string_pretty(v).expect("data types serialise"))
+}
+
+fn safe_json(raw: String) -> String {
+    if !raw.chars().any(|c| c != '\n' && acts(c)) {
         return raw;
     }
     let mut out = String::with_capacity(raw.len() + 16);
     for c in raw.chars() {
-        if acts(c) {
+        if c != '\n' && acts(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -238,7 +247,15 @@ impl Printer {
     /// A JSON document as one line of data on stdout, written as it is: never passed through
     /// the stripping of colour codes, which would cut strings (see [`json_line`]).
     pub fn json(&self, v: &(impl serde::Serialize + ?Sized)) {
-        let line = json_line(v);
+        self.json_text(json_line(v));
+    }
+
+    /// [`Printer::json`], indented.
+    pub fn json_pretty(&self, v: &(impl serde::Serialize + ?Sized)) {
+        self.json_text(json_pretty(v));
+    }
+
+    fn json_text(&self, line: String) {
         if self.data_on_stderr {
             eprintln!("{line}");
         } else {
@@ -453,5 +470,19 @@ impl Printer {
             .default(true)
             .interact()
             .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_json_keeps_its_layout_escapes_what_acts_and_decodes_exactly() {
+        let v = serde_json::json!({"reason": "a\u{9b}31mred\u{202e}x\u{7f}\ny", "n": 1});
+        let text = json_pretty(&v);
+        assert!(text.contains("\n  \"n\": 1"), "{text}");
+        assert!(!text.chars().any(|c| c != '\n' && acts(c)), "{text:?}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
     }
 }
