@@ -168,6 +168,10 @@ pub struct UndoArgs {
     /// Put the files back even if they changed since `apply`.
     #[arg(long)]
     pub force: bool,
+    /// Undo every apply o11y has a backup of, the latest first, until the project is as it was
+    /// before o11y.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -211,7 +211,11 @@ fn bad_o11y_toml_is_refused() {
 #[test]
 fn apply_without_yes_and_without_terminal_changes_nothing() {
     let p = project("template");
-    assert_refused(p.path(), &["apply"], &["not confirmed", "--yes"]);
+    assert_refused(
+        p.path(),
+        &["apply"],
+        &["no terminal here to confirm", "--yes"],
+    );
 }
 
 #[test]

@@ -69,7 +69,46 @@ impl Backend {
         b
     }
 
+    /// The backend with nothing in its environment but PATH, HOME and `env`.
+    fn start_only(dir: &Path, env: &[(String, String)]) -> Backend {
+        let port = free_port();
+        let log = dir.join("backend.log");
+        let f = fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(python());
+        cmd.current_dir(dir.join("backend-flask"))
+            .args([
+                "-m",
+                "flask",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+            ])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("HOME", dir)
+            .stdout(f.try_clone().unwrap())
+            .stderr(f);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let b = Backend { child, port, log };
+        let up = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                up.elapsed() < Duration::from_secs(40),
+                "backend did not start:\n{}",
+                b.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        b
+    }
+
     fn get(&self, path: &str) -> u16 {
+        o11y::net::use_one_crypto_library();
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             reqwest::get(format!("http://127.0.0.1:{}{path}", self.port))
@@ -109,6 +148,42 @@ impl Drop for Backend {
 
 fn spans(v: &Value) -> Vec<Value> {
     v["spans"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn the_lines_listen_prints_alone_bring_all_four_signals_from_a_backend_on_this_machine() {
+    let dir = patched_example();
+    let mut listen = Listen::start();
+    let printed = listen.printed_env();
+    for name in [
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "ROLLBAR_ACCESS_TOKEN",
+        "OTEL_SERVICE_NAME",
+    ] {
+        assert!(
+            printed.iter().any(|(k, _)| k == name),
+            "listen did not print {name}: {printed:?}"
+        );
+    }
+    let backend = Backend::start_only(dir.path(), &printed);
+    for route in [
+        "/api/activities/home",
+        "/api/activities/@andrewbrown",
+        "/rollbar/test",
+    ] {
+        assert_eq!(backend.get(route), 200, "GET {route}\n{}", backend.log());
+        if route == "/api/activities/home" {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+    }
+    let trace = listen.wait_for("a trace", 30, |v| v["signal"] == "trace");
+    assert_eq!(trace["service"], "backend-flask", "{trace}");
+    listen.wait_for("an X-Ray segment", 30, |v| v["signal"] == "xray");
+    listen.wait_for("a log event", 30, |v| v["signal"] == "log");
+    listen.wait_for("a Rollbar item", 30, |v| v["signal"] == "rollbar");
+    let log = backend.log();
+    assert!(!log.contains("Traceback"), "{log}");
 }
 
 #[test]
@@ -313,6 +388,8 @@ fn demo_runs_the_real_backend() {
         "{err}"
     );
     assert_eq!(err.matches('✔').count(), 5, "{err}");
+    // The closing hint works where it is given: containers reach listen only on 0.0.0.0.
+    assert!(err.contains("`o11y listen --bind 0.0.0.0`"), "{err}");
 }
 
 #[test]

@@ -790,6 +790,64 @@ fn one_fault_has_one_diagnosis_in_every_command() {
         );
         assert!(!text.contains("error sending request"), "{what}: {text}");
     }
+    // AWS too: the same host and the same fix in init, doctor and smoke, for every service.
+    let aws = vec![
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLETESTONLY1".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing-secret".to_string()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
+        ("AWS_ENDPOINT_URL", "https://aws-test.invalid".to_string()),
+    ];
+    let i = run_clean(
+        dir.path(),
+        "init",
+        &[
+            "--yes",
+            "--only",
+            "xray,cloudwatch",
+            "--no-smoke",
+            "--store",
+            "print",
+        ],
+        &aws,
+    );
+    let i = format!("{}{}", stdout(&i), stderr(&i));
+    let o = run_clean(
+        dir.path(),
+        "doctor",
+        &[
+            "--only",
+            "services.aws,xray.resources,cloudwatch.log_group",
+            "--json",
+        ],
+        &aws,
+    );
+    let d = stdout(&o);
+    let o = run_clean(
+        dir.path(),
+        "smoke",
+        &["--only", "xray,cloudwatch", "--json"],
+        &aws,
+    );
+    let s = stdout(&o);
+    for (what, text) in [("init", &i), ("doctor", &d), ("smoke", &s)] {
+        assert!(
+            text.contains("aws-test.invalid cannot be resolved (DNS)"),
+            "{what}: {text}"
+        );
+        assert!(
+            text.contains("the host name in `AWS_ENDPOINT_URL`"),
+            "{what}: {text}"
+        );
+        for never in [
+            "provisioning:",
+            "for the cause",
+            "sts cannot",
+            "xray cannot",
+            "logs cannot",
+        ] {
+            assert!(!text.contains(never), "{what} says `{never}`: {text}");
+        }
+    }
     // Without an override, no setting is blamed.
     let hint = o11y::net::Fault::Dns.hint("K", "");
     assert!(!hint.contains('`') || !hint.contains("O11Y_"), "{hint}");

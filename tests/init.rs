@@ -171,7 +171,7 @@ fn keys_from_the_environment_are_checked_stored_applied_and_smoke_tested() {
         None,
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
-    said(&o, "already in the wanted state");
+    said(&o, "the files are already as o11y wants them");
     assert_eq!(tree(dir.path()), after);
 
     // The keys are now found in the store (.env) when the shell has none.
@@ -963,6 +963,7 @@ fn a_failing_store_is_named_without_the_value_and_bad_flags_are_refused() {
 #[test]
 fn gitpod_without_gp_says_so_and_keeps_the_keys_in_dotenv() {
     if have("gp") {
+        say("note: `gp` is installed here, so the test of Gitpod without `gp` is skipped");
         return;
     }
     let fake = fake("none");

@@ -2,6 +2,8 @@
 //! and nothing two of them declare collides. Adding an integration is its module, its templates
 //! and one line in `integrations::REGISTRY`; these tests name what is missing.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use o11y::integrations::{all, def, REGISTRY};
@@ -284,5 +286,40 @@ fn the_code_reads_only_catalogued_variables() {
             o11y::env::known(name),
             "{name} is read but not in env::CATALOGUE"
         );
+    }
+}
+
+/// The versions o11y writes are the ones the tests run with the real SDKs: a pin is exactly
+/// the tested version, a lower bound is at it (scripts/check-pins.sh, in CI, resolves them).
+#[test]
+fn written_versions_are_the_tested_ones() {
+    let tested: std::collections::BTreeMap<String, String> =
+        std::fs::read_to_string(common::repo().join("tests/requirements.txt"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once("=="))
+            .map(|(n, v)| {
+                (
+                    o11y::patch::requirements::normalise(n),
+                    v.trim().to_string(),
+                )
+            })
+            .collect();
+    for i in all() {
+        for p in i.spec().packages {
+            let name = o11y::patch::requirements::name_part(p);
+            let version = p[name.len()..]
+                .trim_start_matches(['=', '>', '~'])
+                .to_string();
+            assert!(
+                p[name.len()..].starts_with("==") || p[name.len()..].starts_with(">="),
+                "{i}: `{p}` is neither pinned nor bounded below"
+            );
+            assert_eq!(
+                tested.get(&o11y::patch::requirements::normalise(name)),
+                Some(&version),
+                "{i}: `{p}` is not the version tests/requirements.txt runs"
+            );
+        }
     }
 }

@@ -534,11 +534,11 @@ fn install(dir: &Path, release: &Release, args: &[&str]) -> (Output, tempfile::T
 
 #[test]
 fn the_start_task_installs_o11y_from_the_release_checked_and_says_when_it_cannot() {
-    if std::env::consts::ARCH != "x86_64"
-        || !require("python3")
-        || !require("sha256sum")
-        || !require("curl")
-    {
+    if std::env::consts::ARCH != "x86_64" {
+        say("note: the release server serves an x86_64 binary, so the install script's run is skipped on this machine");
+        return;
+    }
+    if !require("python3") || !require("sha256sum") || !require("curl") {
         return;
     }
     let dir = project("template");

@@ -120,9 +120,6 @@ pub fn local_mode_files(p: &Project) -> Result<Vec<apply::Quiet>, Failure> {
 
 /// What local mode did, and how to use it.
 pub fn say_local_mode(quiet: &[apply::Quiet], out: &Printer) {
-    if quiet.iter().any(|q| q.path == ".gitignore") {
-        out.say("  added .env to .gitignore");
-    }
     let changed = quiet
         .iter()
         .any(|q| q.before.as_deref() != Some(q.after.as_str()));
@@ -174,6 +171,13 @@ pub fn execute_with(
     if !yes {
         out.diff(plan);
         out.summary(plan);
+        out.quiet_summary(quiet);
+        if !crate::ui::interactive() {
+            return Err(Failure::new(
+                "nothing was changed: there is no terminal here to confirm the changes on",
+                "pass --yes to make them without asking (for scripts and CI); `o11y plan` shows them",
+            ));
+        }
         if !out.confirm("Apply these changes?") {
             return Err(Failure::new(
                 "nothing was changed: the changes were not confirmed",
@@ -181,11 +185,26 @@ pub fn execute_with(
             ));
         }
     }
+    write(p, plan, quiet, yes, json, out)
+}
+
+/// Writes a plan that was shown and confirmed (or `--yes`), and says what it did.
+pub fn write(
+    p: &Project,
+    plan: &Plan,
+    quiet: &[apply::Quiet],
+    list: bool,
+    json: bool,
+    out: &Printer,
+) -> Result<ExitStatus, Failure> {
     let applied = apply::apply_with(&p.root, plan, quiet)?;
     if json {
         out.data(&serde_json::json!({"applied": true, "backup": applied.backup, "files": applied.files, "manual": plan.manual}).to_string());
     }
-    out.summary(plan);
+    if list {
+        out.summary(plan);
+        out.quiet_summary(quiet);
+    }
     out.success(&format!(
         "Changed {} file(s); the old versions are in {} (`o11y undo` puts them back).",
         applied.files.len(),

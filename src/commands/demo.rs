@@ -480,7 +480,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
                 if real_app { "the patched backend sent all four signals" } else { "o11y sent a test signal of each of the four kinds" },
                 tally.line()
             ));
-            out.say("Next, in your own project: `o11y init` (it asks for your keys, checks them and wires everything in). No accounts yet? `o11y init --local` and `o11y listen`.");
+            out.say("Next, in your own project: `o11y init` (it asks for your keys, checks them and wires everything in). No accounts yet? `o11y init --local`, then `o11y listen --bind 0.0.0.0` (containers reach this machine through host.docker.internal, which 127.0.0.1 does not answer).");
             Ok::<ExitStatus, Failure>(ExitStatus::Ok)
         } else {
             Err(Failure {
@@ -523,7 +523,6 @@ async fn start_backend(
         ])
         .env("FLASK_APP", "app")
         .env("PYTHONUNBUFFERED", "1")
-        .env("OTEL_SERVICE_NAME", crate::project::DEFAULT_SERVICE)
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
         .env_remove("AWS_PROFILE")
         .env_remove("FLASK_DEBUG")
@@ -534,10 +533,7 @@ async fn start_backend(
         )
         .stderr(log)
         .kill_on_drop(true);
-    for (k, v) in e.env(&e.host, integrations::all()) {
-        cmd.env(k, v);
-    }
-    for (k, v) in integrations::local_dummies() {
+    for (k, v) in integrations::host_env(e) {
         cmd.env(k, v);
     }
     let child = cmd.spawn().map_err(|e| {

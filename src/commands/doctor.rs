@@ -24,11 +24,17 @@ fn options(a: &DoctorArgs) -> super::shared::Options<'_> {
 pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let rt = super::shared::runtime()?;
     let all = super::shared::checks();
+    // A word of --only picks a group as the screen shows it (`services`: every check under
+    // "Services"), or the checks whose id starts with it (`honeycomb`, `rollbar.token`).
+    let picks = |c: &Check, p: &str| {
+        let p = p.trim();
+        !p.is_empty() && (c.id.starts_with(p) || c.group.title().eq_ignore_ascii_case(p))
+    };
     if let Some(only) = &a.only {
         let unknown: Vec<&str> = only
             .iter()
             .map(|p| p.trim())
-            .filter(|p| p.is_empty() || !all.iter().any(|c| c.id.starts_with(p)))
+            .filter(|p| !all.iter().any(|c| picks(c, p)))
             .collect();
         if !unknown.is_empty() {
             let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
@@ -53,7 +59,7 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Fail
         .filter(|c| {
             a.only
                 .as_ref()
-                .is_none_or(|o| o.iter().any(|p| c.id.starts_with(p.trim())))
+                .is_none_or(|o| o.iter().any(|p| picks(c, p)))
         })
         .collect();
     if let Ok(p) = super::shared::find_project(g) {

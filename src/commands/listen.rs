@@ -24,13 +24,11 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<ExitStatus, Fai
             ?;
         let e = &running.endpoints;
         out.say(&format!("o11y listen: receiving on {}", e.host));
-        for (what, var) in e.env(&e.host, crate::integrations::all()) {
-            if what != "OTEL_EXPORTER_OTLP_HEADERS" {
-                out.say(&format!("  {what}={var}"));
-            }
+        for (what, var) in crate::integrations::host_env(e) {
+            out.say(&format!("  export {what}={var}"));
         }
         if a.bind.is_loopback() {
-            out.say("A backend on this machine (`flask run`, `python app.py`) reaches these with the lines above exported.");
+            out.say("A backend on this machine (`flask run`, `python app.py`) sends all four signals here with the lines above run in its shell (dummy keys: nothing leaves this machine).");
             out.say("For the backend in docker compose: `o11y apply --local`, and run `o11y listen --bind 0.0.0.0` instead: containers reach this machine through host.docker.internal, which 127.0.0.1 does not answer.");
         } else {
             out.say("Point the backend in docker compose here with `o11y apply --local` (it goes through host.docker.internal), or export the lines above for one on this machine.");

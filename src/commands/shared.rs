@@ -25,18 +25,31 @@ pub fn find_project(g: &Global) -> Result<Project, Failure> {
             false,
         ),
     };
+    // When the folder came from O11Y_PROJECT (and not the flag), say so: it is easy to forget.
+    let from_env = exact
+        && std::env::var_os(crate::env::PROJECT).is_some_and(|v| v == start.as_os_str())
+        && !std::env::args().any(|a| a == "--project" || a.starts_with("--project="));
+    let cause = |f: Failure| {
+        if from_env {
+            let mut f = Failure::new(
+                format!("{} (the folder comes from O11Y_PROJECT)", f.message),
+                "unset O11Y_PROJECT (or point it at your project) to let o11y find the project from the current folder",
+            );
+            f.hints
+                .push("pass the folder that holds docker-compose.yml with `--project DIR`".into());
+            f
+        } else {
+            f
+        }
+    };
     if exact && !start.is_dir() {
-        return Err(Failure::new(
+        return Err(cause(Failure::new(
             format!("{} is not a folder", start.display()),
             "pass the folder that holds docker-compose.yml with `--project DIR`",
-        ));
+        )));
     }
-    Ok(project::detect(
-        &start,
-        exact,
-        g.service.as_deref(),
-        integrations::all(),
-    )?)
+    project::detect(&start, exact, g.service.as_deref(), integrations::all())
+        .map_err(|e| cause(e.into()))
 }
 
 /// The project, found again under o11y's lock on it once an interrupted apply was put back:

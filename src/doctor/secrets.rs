@@ -57,18 +57,22 @@ pub fn key_patterns(all: &[Integration]) -> Vec<(String, Regex)> {
 }
 
 /// Tracked files (git ls-files), or every file when this is not a git checkout.
-fn files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+/// The project's files: git's tracked ones (true), or every file under the project when it is
+/// not a git repository (false).
+fn files(root: &std::path::Path) -> (Vec<std::path::PathBuf>, bool) {
     let out = std::process::Command::new("git")
         .current_dir(root)
         .args(["ls-files", "-z"])
         .output();
     if let Some(o) = out.ok().filter(|o| o.status.success()) {
-        return o
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| root.join(String::from_utf8_lossy(s).as_ref()))
-            .collect();
+        return (
+            o.stdout
+                .split(|b| *b == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| root.join(String::from_utf8_lossy(s).as_ref()))
+                .collect(),
+            true,
+        );
     }
     let mut all = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -88,7 +92,7 @@ fn files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
             }
         }
     }
-    all
+    (all, false)
 }
 
 fn literals(c: Arc<Ctx>) -> CheckFuture {
@@ -96,10 +100,11 @@ fn literals(c: Arc<Ctx>) -> CheckFuture {
         return ready(Outcome::skip(NO_PROJECT));
     };
     Box::pin(async move {
-        let found = tokio::task::spawn_blocking(move || {
+        let (found, tracked) = tokio::task::spawn_blocking(move || {
             let patterns = key_patterns(&c.all);
             let mut hits = Vec::new();
-            for f in files(&root) {
+            let (files, tracked) = files(&root);
+            for f in files {
                 if f.file_name().is_some_and(|n| n == ".env") {
                     continue;
                 }
@@ -118,12 +123,16 @@ fn literals(c: Arc<Ctx>) -> CheckFuture {
                     }
                 }
             }
-            hits
+            (hits, tracked)
         })
         .await
         .unwrap_or_default();
         if found.is_empty() {
-            Outcome::ok("no key shapes in the project's files")
+            Outcome::ok(if tracked {
+                "no key shapes in the project's files"
+            } else {
+                "no key shapes in the project's files (not a git repository, so every file under the project was read)"
+            })
         } else {
             Outcome::fail(
                 format!("{} (value not shown)", found.join(", ")),
@@ -195,7 +204,12 @@ fn aws_credentials(c: Arc<Ctx>) -> CheckFuture {
             None => None,
         };
         match (region, creds) {
-            (None, _) => Outcome::fail(
+            // Everything missing is named at once, as the other checks do.
+            (None, None) => Outcome::fail(
+                "no AWS region and no AWS credentials: neither AWS_DEFAULT_REGION nor AWS_REGION nor a profile sets a region, and no keys are in the environment, a profile or SSO",
+                "run `o11y init` (it asks for the region and the keys, checks them and stores them), or `export AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...`",
+            ),
+            (None, Some(_)) => Outcome::fail(
                 "no AWS region: neither AWS_DEFAULT_REGION nor AWS_REGION nor a profile sets one",
                 "run `o11y init` (it asks for the region), or `export AWS_DEFAULT_REGION=us-east-1` (your region)",
             ),
@@ -203,6 +217,13 @@ fn aws_credentials(c: Arc<Ctx>) -> CheckFuture {
                 "no AWS credentials in the environment, a profile or SSO",
                 "run `o11y init` (it asks for the keys, checks them and stores them), or `export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...`",
             ),
+            (Some(r), Some(k))
+                if crate::spec::AWS_LOCAL
+                    .iter()
+                    .any(|(var, dummy)| *var == "AWS_ACCESS_KEY_ID" && *dummy == k.access_key_id()) =>
+            {
+                Outcome::ok(format!("region {r}, local mode's dummy access key"))
+            }
             (Some(r), Some(k)) => Outcome::ok(format!(
                 "region {r}, access key ending in {}",
                 &crate::secrets::mask(k.access_key_id())[4..]

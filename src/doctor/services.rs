@@ -27,7 +27,10 @@ fn aws_identity(c: Arc<Ctx>) -> CheckFuture {
         }
         match crate::net::aws::identity(cfg).await {
             Ok(id) => Outcome::ok(id.describe()),
-            Err(f) => Outcome::fail(f.line("AWS STS", "sts"), crate::net::aws::hint(&f)),
+            Err(f) => Outcome::fail(
+                f.line("AWS STS", &crate::net::aws::host(cfg, "sts")),
+                crate::net::aws::hint(&f),
+            ),
         }
     })
 }

@@ -20,7 +20,7 @@ pub const SPEC: Spec = Spec {
     fallback_api: None,
     compose_services: &[],
     files: &[],
-    packages: &["watchtower"],
+    packages: &["watchtower>=3.4.0"],
     modules: &["watchtower"],
     // Empty unless local mode points it at `o11y listen`; boto3 ignores an empty value.
     env: &[EnvVar {
@@ -163,7 +163,7 @@ pub fn checks() -> Vec<crate::context::Check> {
                             "run `o11y doctor --fix` (or start the backend: watchtower creates it)",
                         ),
                         Err(f) => Outcome::fail(
-                            f.line("CloudWatch Logs", "logs"),
+                            f.line("CloudWatch Logs", &crate::net::aws::host(cfg, "logs")),
                             crate::net::aws::hint(&f),
                         ),
                     }
@@ -180,9 +180,15 @@ pub async fn smoke_aws(
     cfg: &aws_config::SdkConfig,
     verify: bool,
     wait: std::time::Duration,
-) -> Result<(String, bool), String> {
+) -> Result<(String, bool), (String, String)> {
     use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-    let err = |f: crate::net::Fault| f.line("CloudWatch Logs", "logs");
+    // One wording for one fault: the host as it is, and the fix every service gets.
+    let err = |f: crate::net::Fault| {
+        (
+            f.line("CloudWatch Logs", &crate::net::aws::host(cfg, "logs")),
+            crate::net::aws::hint(&f),
+        )
+    };
     create_log_group(cfg).await.map_err(err)?;
     let client = aws_sdk_cloudwatchlogs::Client::new(cfg);
     let now = crate::net::unix_now();
@@ -215,8 +221,9 @@ pub async fn smoke_aws(
         .await
         .map_err(|e| err(crate::net::aws::fault(&e)))?;
     if let Some(r) = out.rejected_log_events_info() {
-        return Err(format!(
-            "CloudWatch Logs answered 200 but rejected the event: {r:?}"
+        return Err((
+            format!("CloudWatch Logs answered 200 but rejected the event: {r:?}"),
+            "check this machine's clock (`date`): CloudWatch rejects events too far from its own time".into(),
         ));
     }
     if !verify {
@@ -231,7 +238,7 @@ pub async fn smoke_aws(
             .send()
             .await
             .map_err(|e| err(crate::net::aws::fault(&e)))?;
-        Ok::<bool, String>(
+        Ok::<bool, (String, String)>(
             got.events()
                 .iter()
                 .any(|e| e.message() == Some(message.as_str())),
@@ -255,13 +262,14 @@ pub static DEF: super::behaviour::Def = super::behaviour::Def {
         check: "cloudwatch.log_group",
         run: |ctx| {
             Box::pin(async move {
-                create_log_group(ctx.aws().await)
+                let cfg = ctx.aws().await;
+                create_log_group(cfg)
                     .await
                     .map(|()| "created the log group `cruddur`".to_string())
                     .map_err(|f| {
                         format!(
                             "could not create the log group: {}",
-                            f.line("CloudWatch Logs", "logs")
+                            f.line("CloudWatch Logs", &crate::net::aws::host(cfg, "logs"))
                         )
                     })
             })
@@ -303,9 +311,6 @@ async fn smoke(
                 Step::accepted(format!("log event accepted in cruddur/{stream}"), link)
             }
         }
-        Err(e) => Step::failed(
-            e,
-            "run `o11y doctor --only services,cloudwatch` for the cause",
-        ),
+        Err((what, fix)) => Step::failed(what, fix),
     }
 }

@@ -47,12 +47,16 @@ pub const SPEC: Spec = Spec {
     }),
     compose_services: &[],
     files: &[],
+    // One release train, pinned together: the instrumentation packages require the API and
+    // semantic conventions of their own release exactly, so lower bounds alone send pip
+    // backtracking through every newer patch release (the versions tests/requirements.txt
+    // runs; scripts/check-pins.sh resolves them).
     packages: &[
-        "opentelemetry-api",
-        "opentelemetry-sdk",
-        "opentelemetry-exporter-otlp-proto-http",
-        "opentelemetry-instrumentation-flask",
-        "opentelemetry-instrumentation-requests",
+        "opentelemetry-api==1.45.1",
+        "opentelemetry-sdk==1.45.1",
+        "opentelemetry-exporter-otlp-proto-http==1.45.1",
+        "opentelemetry-instrumentation-flask==0.66b1",
+        "opentelemetry-instrumentation-requests==0.66b1",
     ],
     modules: &[
         "opentelemetry.sdk",

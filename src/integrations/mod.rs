@@ -70,6 +70,26 @@ impl clap::ValueEnum for Integration {
     }
 }
 
+/// Everything a backend run on this machine needs to send all four signals to `o11y listen` at
+/// `e`: the receivers' endpoints, a service name, and local mode's dummy keys and AWS settings.
+pub fn host_env(e: &crate::listen::Endpoints) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = e
+        .env(&e.host, all())
+        .into_iter()
+        .filter(|(k, _)| *k != "OTEL_EXPORTER_OTLP_HEADERS")
+        .collect();
+    out.push((
+        "OTEL_SERVICE_NAME",
+        crate::project::DEFAULT_SERVICE.to_string(),
+    ));
+    for (k, v) in local_dummies() {
+        if !out.iter().any(|(o, _)| *o == k) {
+            out.push((k, v.to_string()));
+        }
+    }
+    out
+}
+
 /// What local mode gives the backend for the secrets and AWS settings it needs: dummies, since
 /// `o11y listen` checks no key.
 pub fn local_dummies() -> Vec<(&'static str, &'static str)> {

@@ -39,7 +39,7 @@ pub const SPEC: Spec = Spec {
     fallback_api: None,
     compose_services: &[],
     files: &[],
-    packages: &["blinker", "rollbar"],
+    packages: &["blinker>=1.9.0", "rollbar>=1.5.0"],
     modules: &["rollbar", "blinker"],
     env: &[
         EnvVar {

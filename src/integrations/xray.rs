@@ -29,7 +29,7 @@ pub const SPEC: Spec = Spec {
         path: SAMPLING_RULE_PATH,
         template: SAMPLING_RULE_TEMPLATE,
     }],
-    packages: &["aws-xray-sdk"],
+    packages: &["aws-xray-sdk>=2.15.0"],
     modules: &["aws_xray_sdk"],
     env: &[
         EnvVar {
@@ -201,7 +201,10 @@ pub fn checks() -> Vec<crate::context::Check> {
                     problems.join("; "),
                     "make them match in the X-Ray console (or delete them and run `o11y doctor --fix`)",
                 ),
-                Err(f) => Outcome::fail(f.line("AWS X-Ray", "xray"), crate::net::aws::hint(&f)),
+                Err(f) => Outcome::fail(
+                    f.line("AWS X-Ray", &crate::net::aws::host(cfg, "xray")),
+                    crate::net::aws::hint(&f),
+                ),
             }
                 })
             },
@@ -592,7 +595,9 @@ pub async fn smoke_aws(
         .trace_segment_documents(doc)
         .send()
         .await
-        .map_err(|e| crate::net::aws::fault(&e).line("AWS X-Ray", "xray"))?;
+        .map_err(|e| {
+            crate::net::aws::fault(&e).line("AWS X-Ray", &crate::net::aws::host(cfg, "xray"))
+        })?;
     if let Some(u) = out.unprocessed_trace_segments().first() {
         return Err(format!(
             "X-Ray answered 200 but did not take the segment: {} {}",
@@ -610,7 +615,9 @@ pub async fn smoke_aws(
             .trace_ids(&trace)
             .send()
             .await
-            .map_err(|e| crate::net::aws::fault(&e).line("AWS X-Ray", "xray"))?;
+            .map_err(|e| {
+                crate::net::aws::fault(&e).line("AWS X-Ray", &crate::net::aws::host(cfg, "xray"))
+            })?;
         Ok::<bool, String>(got.traces().iter().any(|t| t.id() == Some(trace.as_str())))
     })
     .await?;
@@ -631,13 +638,14 @@ pub static DEF: super::behaviour::Def = super::behaviour::Def {
                 let service = ctx.service();
                 let rule = project_rule(ctx.root(), &service)
                     .map_err(|e| format!("could not read the sampling rule: {e}"))?;
-                provision(ctx.aws().await, &service, &rule, true)
+                let cfg = ctx.aws().await;
+                provision(cfg, &service, &rule, true)
                     .await
                     .map(|(notes, _)| notes.join("; "))
                     .map_err(|f| {
                         format!(
                             "could not create the X-Ray group and rule: {}",
-                            f.line("AWS X-Ray", "xray")
+                            f.line("AWS X-Ray", &crate::net::aws::host(cfg, "xray"))
                         )
                     })
             })
@@ -685,7 +693,7 @@ async fn smoke(
     let (notes, problems) = match provision(cfg, &service, &rule, true).await {
         Err(f) => {
             return Step::failed(
-                format!("provisioning: {}", f.line("AWS X-Ray", "xray")),
+                f.line("AWS X-Ray", &crate::net::aws::host(cfg, "xray")),
                 crate::net::aws::hint(&f),
             )
         }

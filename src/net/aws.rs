@@ -187,6 +187,28 @@ pub async fn identity(cfg: &SdkConfig) -> Result<Identity, Fault> {
 }
 
 /// The hint for an AWS fault.
+/// The host an AWS call of service `prefix` (`sts`, `xray`, `logs`) goes to: the endpoint
+/// override in effect (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`), else
+/// `PREFIX.REGION.amazonaws.com`. One name for one host in every message.
+pub fn host(cfg: &aws_config::SdkConfig, prefix: &str) -> String {
+    let service = match prefix {
+        "logs" => "CLOUDWATCH_LOGS",
+        "xray" => "XRAY",
+        _ => "STS",
+    };
+    std::env::var(format!("AWS_ENDPOINT_URL_{service}"))
+        .or_else(|_| std::env::var(crate::env::AWS_ENDPOINT_URL))
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| super::host_of(&u))
+        .unwrap_or_else(|| {
+            format!(
+                "{prefix}.{}.amazonaws.com",
+                cfg.region().map(|r| r.to_string()).unwrap_or_default()
+            )
+        })
+}
+
 pub fn hint(f: &Fault) -> String {
     match f {
         Fault::Unauthorized => "the AWS keys are wrong or expired: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY again (or `aws configure`)".into(),

@@ -96,6 +96,8 @@ pub struct Undone {
     pub backup: String,
     pub restored: Vec<String>,
     pub removed: Vec<String>,
+    /// Earlier applies that still have a backup, which another `undo` takes back.
+    pub remaining: usize,
 }
 
 fn werr(path: &Path, e: impl std::fmt::Display) -> ApplyError {
@@ -689,16 +691,22 @@ fn restore(root: &Path, dir: &Path, entry: &Entry) -> Result<bool, ApplyError> {
     }
 }
 
-/// The most recent apply's backup, if any.
-fn latest_backup(root: &Path) -> Option<PathBuf> {
+/// The backups of whole applies not undone yet, oldest first.
+fn backups(root: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(root.join(STATE_DIR).join(BACKUPS))
-        .ok()?
+        .into_iter()
+        .flatten()
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.join(MANIFEST).is_file())
         .collect();
     dirs.sort_by_key(|p| backup_order(&p.file_name().unwrap_or_default().to_string_lossy()));
-    dirs.pop()
+    dirs
+}
+
+/// The most recent apply's backup, if any.
+fn latest_backup(root: &Path) -> Option<PathBuf> {
+    backups(root).pop()
 }
 
 /// Puts back every file of the last apply, byte for byte, unless one changed since (`force`
@@ -728,6 +736,7 @@ pub fn undo(root: &Path, force: bool) -> Result<Undone, ApplyError> {
         backup: rel(root, &dir),
         restored: Vec::new(),
         removed: Vec::new(),
+        remaining: 0,
     };
     for entry in &manifest.files {
         if restore(root, &dir, entry)? {
@@ -742,7 +751,8 @@ pub fn undo(root: &Path, force: bool) -> Result<Undone, ApplyError> {
     ));
     fs::rename(dir.join(MANIFEST), dir.join("manifest.undone.json")).map_err(|e| werr(&dir, e))?;
     let _ = fs::rename(&dir, retired);
-    if latest_backup(root).is_none() {
+    undone.remaining = backups(root).len();
+    if undone.remaining == 0 {
         // Nothing of o11y's is left to undo: its state folder goes too, and the project is
         // as it was before o11y.
         let _ = fs::remove_dir_all(root.join(STATE_DIR));

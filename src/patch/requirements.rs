@@ -27,6 +27,15 @@ pub fn normalise(name: &str) -> String {
     out
 }
 
+/// The package name a requirement starts with (`sentry-sdk` of `sentry-sdk[flask]>=2`).
+pub fn name_part(spec: &str) -> &str {
+    let spec = spec.trim();
+    let end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .unwrap_or(spec.len());
+    &spec[..end]
+}
+
 /// One requirement line, as far as o11y cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
@@ -167,16 +176,16 @@ pub fn patch_ordered(
 ) -> Result<String, ParseError> {
     let mut out = text.to_string();
     // Remove from the bottom so earlier offsets stay valid.
-    let remove: Vec<String> = remove.iter().map(|p| normalise(p)).collect();
+    let remove: Vec<String> = remove.iter().map(|p| normalise(name_part(p))).collect();
     for l in listed(text)?.iter().rev() {
         if remove.contains(&l.name) {
             out = remove_lines(&out, l.start, l.end.min(out.len()));
         }
     }
     let eol = eol_of(text);
-    let rank = |n: &str| order.iter().position(|o| normalise(o) == n);
+    let rank = |n: &str| order.iter().position(|o| normalise(name_part(o)) == n);
     for pkg in add {
-        let n = normalise(pkg);
+        let n = normalise(name_part(pkg));
         let present = listed(&out)?;
         if present.iter().any(|l| l.name == n) || remove.contains(&n) {
             continue;
@@ -262,6 +271,22 @@ mod tests {
             "\u{feff}flask\n"
         );
         assert!(pinned_below("\u{feff}Flask==2.2.5\n", "flask", "2.3"));
+    }
+
+    #[test]
+    fn versions_and_extras_are_written_and_compared_by_name() {
+        let t = "flask\nsentry-sdk[flask]\n";
+        let out = patch(t, &["sentry-sdk[flask]>=2", "rollbar>=1.5.0"], &[]).unwrap();
+        assert_eq!(out, "flask\nsentry-sdk[flask]\nrollbar>=1.5.0\n");
+        assert_eq!(
+            patch(&out, &["sentry-sdk[flask]>=2", "rollbar>=1.5.0"], &[]).unwrap(),
+            out
+        );
+        assert_eq!(
+            patch(&out, &[], &["sentry-sdk[flask]>=2", "rollbar>=1.5.0"]).unwrap(),
+            "flask\n"
+        );
+        assert_eq!(name_part(" opentelemetry-api==1.45.1"), "opentelemetry-api");
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub const FILE: &str = ".env";
 const BEGIN: &str =
     "# >>> o11y local mode: signals go to `o11y listen` (`o11y apply --cloud` removes this block)";
 const END: &str = "# <<< o11y local mode";
+/// Said inside the block: its endpoints are the containers' way to this machine.
+const FOR_CONTAINERS: &str = "# For the backend in docker compose: host.docker.internal is this machine as a container sees it. A backend run on this machine itself takes the lines `o11y listen` prints.";
 
 #[derive(Debug, Error)]
 pub enum DotenvError {
@@ -73,6 +75,8 @@ pub fn merge_block(text: &str, lines: &[(String, String)]) -> String {
         out.push('\n');
     }
     out.push_str(BEGIN);
+    out.push('\n');
+    out.push_str(FOR_CONTAINERS);
     out.push('\n');
     for (k, v) in lines {
         out.push_str(&format!("{k}={}\n", quoted(v).unwrap_or_default()));
@@ -445,9 +449,15 @@ mod tests {
     fn block_is_merged_and_removed_leaving_other_lines() {
         let user = "# mine\nHONEYCOMB_API_KEY=abc\nexport X=1";
         let with = merge_block(user, &[("A".into(), "1".into())]);
-        assert_eq!(with, format!("{user}\n{BEGIN}\nA=1\n{END}\n"));
+        assert_eq!(
+            with,
+            format!("{user}\n{BEGIN}\n{FOR_CONTAINERS}\nA=1\n{END}\n")
+        );
         let again = merge_block(&with, &[("A".into(), "2".into())]);
-        assert_eq!(again, format!("{user}\n{BEGIN}\nA=2\n{END}\n"));
+        assert_eq!(
+            again,
+            format!("{user}\n{BEGIN}\n{FOR_CONTAINERS}\nA=2\n{END}\n")
+        );
         assert_eq!(merge_block(&again, &[]), format!("{user}\n"));
         assert_eq!(keys_outside_block(&again), vec!["HONEYCOMB_API_KEY", "X"]);
     }

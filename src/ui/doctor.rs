@@ -34,6 +34,12 @@ impl Printer {
                 self.yellow("!"),
                 c.warn
             ),
+            // Nothing ran (all skipped): no success to report.
+            _ if c.ok == 0 => format!(
+                "{} no check ran: all {} were skipped (see why below) ({took})",
+                self.yellow("-"),
+                c.skip
+            ),
             _ => format!(
                 "{} all {} checks passed{} ({took})",
                 self.green("✔"),

@@ -296,8 +296,11 @@ impl Printer {
 
     pub fn failure(&self, f: &Failure) {
         self.err_line(&format!("{} {}", self.red("error:"), f.message));
-        for h in &f.hints {
-            self.err_line(&format!("{} {h}", self.bold("hint:")));
+        // The same hint twice (from two layers of one error) is said once.
+        for (n, h) in f.hints.iter().enumerate() {
+            if !f.hints[..n].contains(h) {
+                self.err_line(&format!("{} {h}", self.bold("hint:")));
+            }
         }
     }
 
@@ -350,6 +353,27 @@ impl Printer {
                 e.path,
                 self.green(&format!("+{}", e.added_lines)),
             ));
+        }
+    }
+
+    /// One line per file changed beside the plan without a diff (`.env`, whose values are not
+    /// shown; `.gitignore`).
+    pub fn quiet_summary(&self, quiet: &[crate::patch::apply::Quiet]) {
+        for q in quiet
+            .iter()
+            .filter(|q| q.before.as_deref() != Some(q.after.as_str()))
+        {
+            let what = if q.before.is_none() {
+                "create"
+            } else {
+                "change"
+            };
+            let why = if q.path == ".env" {
+                "local mode's block; values not shown"
+            } else {
+                "adds .env"
+            };
+            self.say(&format!("  {what} {}  ({why})", q.path));
         }
     }
 

@@ -128,10 +128,17 @@ pub fn require(program: &str) -> bool {
     static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
     if !said.iter().any(|p| p == program) {
-        eprintln!("note: `{program}` is not installed, so the checks that use it are skipped here (CI installs it and fails without it)");
+        say(&format!("note: `{program}` is not installed, so the checks that use it are skipped here (CI installs it and fails without it)"));
         said.push(program.to_string());
     }
     false
+}
+
+/// A line in `cargo test`'s own output, not captured with a test's: what a run skipped or is
+/// busy with is seen without `--nocapture`.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
 /// The Python that has the backend's packages: $O11Y_TEST_PYTHON, else ./.venv (made from
@@ -151,6 +158,7 @@ pub fn python() -> String {
     let lock = root.join("target/.venv.lock");
     let _ = std::fs::create_dir_all(root.join("target"));
     if std::fs::create_dir(&lock).is_ok() {
+        say("note: building the tests' Python venv in .venv from tests/requirements.txt (about 900 MB and 40 s, once)");
         let ok = |c: &mut std::process::Command| c.status().map(|s| s.success()).unwrap_or(false);
         let built = (py.is_file()
             || ok(std::process::Command::new("python3")
@@ -440,6 +448,36 @@ impl Listen {
             arrivals,
             ports,
         }
+    }
+
+    /// The `export NAME=VALUE` lines listen printed for a backend on this machine.
+    pub fn printed_env(&mut self) -> Vec<(String, String)> {
+        let err = self
+            .child
+            .stderr
+            .take()
+            .expect("listen's stderr, read once");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Read on to the end, so listen never writes into a closed pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut out = Vec::new();
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
+            if let Some((k, v)) = line
+                .trim()
+                .strip_prefix("export ")
+                .and_then(|l| l.split_once('='))
+            {
+                out.push((k.to_string(), v.to_string()));
+            }
+            if line.starts_with("Then use the app") {
+                break;
+            }
+        }
+        out
     }
 
     pub fn env(&self) -> Vec<(&'static str, String)> {

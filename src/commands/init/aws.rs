@@ -2,7 +2,7 @@
 
 use crate::error::Failure;
 use crate::net::aws::{self, Keys};
-use crate::net::{host_of, Fault};
+use crate::net::Fault;
 use crate::secrets::mask;
 use crate::spec::{AWS_ID, AWS_SECRET};
 
@@ -266,17 +266,6 @@ async fn aws_verdict(cfg: &aws_config::SdkConfig) -> Verdict {
             "make a new access key (AWS console → IAM → Users → your user → Security credentials)"
                 .into(),
         ),
-        Err(f) => {
-            let host = std::env::var("AWS_ENDPOINT_URL_STS")
-                .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-                .map(|u| host_of(&u))
-                .unwrap_or_else(|_| {
-                    format!(
-                        "sts.{}.amazonaws.com",
-                        cfg.region().map(|r| r.to_string()).unwrap_or_default()
-                    )
-                });
-            Verdict::Unsure(f.line("AWS STS", &host), aws::hint(&f))
-        }
+        Err(f) => Verdict::Unsure(f.line("AWS STS", &aws::host(cfg, "sts")), aws::hint(&f)),
     }
 }

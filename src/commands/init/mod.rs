@@ -189,7 +189,11 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
     }
     // Files, confirmed before anything is stored.
     out.say(&format!("{} The changes to your files:", out.bold("5.")));
-    if !plan.is_empty() && !a.yes {
+    if plan.is_empty() {
+        out.say("  none: the files are already as o11y wants them");
+    } else if a.yes {
+        out.summary(&plan);
+    } else {
         out.diff(&plan);
         out.summary(&plan);
         if !out.confirm("Apply these changes and store the keys?") {
@@ -200,7 +204,13 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
         }
     }
     w.store_values(&p)?;
-    super::apply::execute(&p, &plan, true, false, out)?;
+    out.say(&format!("{} Changing the files:", out.bold("7.")));
+    out.notes(&plan);
+    if plan.is_empty() {
+        out.say("  nothing to change");
+    } else {
+        super::apply::write(&p, &plan, &[], false, false, out)?;
+    }
 
     // Proof.
     let mut code = ExitStatus::Ok;
@@ -209,7 +219,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
     } else {
         code = w.smoke(g, &chosen, aws_cfg)?;
     }
-    next_steps(w.store.after(), out);
+    next_steps(w.store.after(), code, out);
     Ok(code)
 }
 
@@ -234,11 +244,19 @@ fn local(
     Ok(ExitStatus::Ok)
 }
 
-fn next_steps(after: Option<&str>, out: &Printer) {
+/// What to do next, then one last line that says what the exit code says.
+fn next_steps(after: Option<&str>, code: ExitStatus, out: &Printer) {
     out.say("");
-    out.success("o11y init is done.");
     if let Some(a) = after {
         out.say(a);
     }
     out.say(&format!("Next: `{} up`, open /api/activities/home a few times, and see the traces arrive. `o11y doctor` checks everything at any time.", crate::project::compose_command()));
+    if code == ExitStatus::Ok {
+        out.success("o11y init is done.");
+    } else {
+        out.say(&format!(
+            "{} o11y init stored the keys and changed the files, but not every test signal got through: fix what is named above, then run `o11y smoke`.",
+            out.red("✖")
+        ));
+    }
 }

@@ -20,7 +20,7 @@ impl Wizard<'_> {
     ) -> Result<ExitStatus, Failure> {
         self.out.say(&format!(
             "{} Sending a test signal to each service (and creating the X-Ray group, sampling rule and log group when missing):",
-            self.out.bold("7.")
+            self.out.bold("8.")
         ));
         // The APIs init resolved and checked the keys with, as flags would give them.
         let apis = crate::cli::ApiFlags(self.apis.clone());
