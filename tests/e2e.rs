@@ -27,67 +27,49 @@ struct Backend {
 }
 
 impl Backend {
+    /// The backend with the settings the other signals need, plus `env`.
     fn start(dir: &Path, env: &[(&'static str, String)]) -> Backend {
-        let port = free_port();
-        let log = dir.join("backend.log");
-        let f = fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(python());
-        cmd.current_dir(dir.join("backend-flask"))
-            .args([
-                "-m",
-                "flask",
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .env("FLASK_APP", "app")
-            .env("OTEL_SERVICE_NAME", "backend-flask")
-            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("ROLLBAR_ACCESS_TOKEN", "test-token")
-            .env_remove("FLASK_DEBUG")
-            .stdout(f.try_clone().unwrap())
-            .stderr(f);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().unwrap();
-        let b = Backend { child, port, log };
-        let up = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                up.elapsed() < Duration::from_secs(40),
-                "backend did not start:\n{}",
-                b.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        b
+        let mut all: Vec<(String, String)> = [
+            ("FLASK_APP", "app"),
+            ("OTEL_SERVICE_NAME", "backend-flask"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("ROLLBAR_ACCESS_TOKEN", "test-token"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        Backend::launch(dir, &all, false)
     }
 
     /// The backend with nothing in its environment but PATH, HOME and `env`.
     fn start_only(dir: &Path, env: &[(String, String)]) -> Backend {
+        Backend::launch(dir, env, true)
+    }
+
+    fn launch(dir: &Path, env: &[(String, String)], clean: bool) -> Backend {
         let port = free_port();
         let log = dir.join("backend.log");
         let f = fs::File::create(&log).unwrap();
         let mut cmd = Command::new(python());
-        cmd.current_dir(dir.join("backend-flask"))
-            .args([
-                "-m",
-                "flask",
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap())
-            .env("HOME", dir)
+        cmd.current_dir(dir.join("backend-flask")).args([
+            "-m",
+            "flask",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ]);
+        if clean {
+            cmd.env_clear()
+                .env("PATH", std::env::var("PATH").unwrap())
+                .env("HOME", dir);
+        }
+        cmd.env_remove("FLASK_DEBUG")
             .stdout(f.try_clone().unwrap())
             .stderr(f);
         for (k, v) in env {
