@@ -9,23 +9,32 @@ bin="$HOME/.local/bin"
 PATH="$bin:$PATH"
 user_base="$(python3 -m site --user-base 2>/dev/null)" && PATH="$user_base/bin:$PATH"
 export PATH
+
 say() { echo "install-o11y: $*" >&2; }
 
-install() {
-  command -v o11y >/dev/null 2>&1 && return 0
-  index="${O11Y_PYPI_INDEX:-}"
-  if python3 -m pip install --quiet --user --retries 1 --timeout 15 ${index:+--index-url "$index"} "cruddur-o11y=={version}" >/dev/null 2>&1; then
-    say "installed cruddur-o11y {version} from PyPI"
-    return 0
+fetch() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL --retry 2 -o "$2" "$1"
+  else
+    wget -q -O "$2" "$1"
   fi
+}
 
+from_pypi() {
+  index="${O11Y_PYPI_INDEX:-}"
+  python3 -m pip install --quiet --user --retries 1 --timeout 15 \
+    ${index:+--index-url "$index"} "cruddur-o11y=={version}" >/dev/null 2>&1 &&
+    command -v o11y >/dev/null 2>&1
+}
+
+from_release() {
   case "$(uname -s)-$(uname -m)" in
     Linux-x86_64) target=x86_64-unknown-linux-gnu ;;
     Linux-aarch64 | Linux-arm64) target=aarch64-unknown-linux-gnu ;;
     Darwin-x86_64) target=x86_64-apple-darwin ;;
     Darwin-arm64) target=aarch64-apple-darwin ;;
     *)
-      say "cruddur-o11y is not on PyPI (or pip cannot reach it), and there is no prebuilt binary for $(uname -s) $(uname -m)."
+      say "cruddur-o11y {version} is not on PyPI (or pip cannot reach it), and there is no prebuilt binary for $(uname -s) $(uname -m)."
       say "Install it with 'cargo install cruddur-o11y --version {version}', then run 'o11y doctor'."
       return 1
       ;;
@@ -34,36 +43,37 @@ install() {
   base="${O11Y_RELEASE_URL:-{release_url}}"
   tmp="$(mktemp -d)" || return 1
   trap 'rm -rf "$tmp"' EXIT
-  fetch() {
-    if command -v curl >/dev/null 2>&1; then
-      curl -fsSL --retry 2 -o "$2" "$1"
-    else
-      wget -q -O "$2" "$1"
-    fi
-}
-if ! fetch "$base/$name.tar.gz" "$tmp/$name.tar.gz" || ! fetch "$base/$name.tar.gz.sha256" "$tmp/$name.tar.gz.sha256"; then
-  say "neither PyPI (pip install cruddur-o11y=={version}) nor the release ($base/$name.tar.gz) could be reached."
-  say "Check the network, or install o11y by hand (README: Install), then run 'o11y doctor'."
-  return 1
-fi
-want="$(cut -d ' ' -f 1 <"$tmp/$name.tar.gz.sha256")"
-if command -v sha256sum >/dev/null 2>&1; then
-  got="$(sha256sum "$tmp/$name.tar.gz" | cut -d ' ' -f 1)"
-else
-  got="$(shasum -a 256 "$tmp/$name.tar.gz" | cut -d ' ' -f 1)"
-fi
-if [ -z "$want" ] || [ "$want" != "$got" ]; then
-  say "$name.tar.gz does not match its .sha256 (a damaged or altered download); nothing was installed."
-  return 1
-fi
-tar -xzf "$tmp/$name.tar.gz" -C "$tmp" && mkdir -p "$bin" && cp "$tmp/$name/o11y" "$bin/o11y" && chmod 755 "$bin/o11y" || {
-  say "could not unpack $name.tar.gz into $bin"
-  return 1
-}
-say "installed o11y {version} from $base/$name.tar.gz into $bin"
+  if ! fetch "$base/$name.tar.gz" "$tmp/$name.tar.gz" ||
+    ! fetch "$base/$name.tar.gz.sha256" "$tmp/$name.tar.gz.sha256"; then
+    say "neither PyPI (pip install cruddur-o11y=={version}) nor the release ($base/$name.tar.gz) could be reached."
+    say "Check the network, or install o11y by hand (README: Install), then run 'o11y doctor'."
+    return 1
+  fi
+  want="$(cut -d ' ' -f 1 <"$tmp/$name.tar.gz.sha256")"
+  if command -v sha256sum >/dev/null 2>&1; then
+    got="$(sha256sum "$tmp/$name.tar.gz" | cut -d ' ' -f 1)"
+  else
+    got="$(shasum -a 256 "$tmp/$name.tar.gz" | cut -d ' ' -f 1)"
+  fi
+  if [ -z "$want" ] || [ "$want" != "$got" ]; then
+    say "$name.tar.gz does not match its .sha256 (a damaged or altered download); nothing was installed."
+    return 1
+  fi
+  if ! { tar -xzf "$tmp/$name.tar.gz" -C "$tmp" && mkdir -p "$bin" &&
+    cp "$tmp/$name/o11y" "$bin/o11y" && chmod 755 "$bin/o11y"; }; then
+    say "could not unpack $name.tar.gz into $bin"
+    return 1
+  fi
+  say "installed o11y {version} from $base/$name.tar.gz into $bin"
 }
 
-install || exit 1
+if ! command -v o11y >/dev/null 2>&1; then
+  if from_pypi; then
+    say "installed cruddur-o11y {version} from PyPI"
+  else
+    from_release || exit 1
+  fi
+fi
 if [ $# -gt 0 ]; then
   exec o11y "$@"
 fi
