@@ -10,7 +10,11 @@ py="${1:?usage: scripts/check-pins.sh PYTHON}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r examples/cruddur "$work/p"
-cargo run --quiet --locked -- --project "$work/p" apply --yes >/dev/null 2>&1
+cargo run --quiet --locked -- --project "$work/p" apply --yes >"$work/apply.log" 2>&1 || {
+  cat "$work/apply.log" >&2
+  echo "check-pins: o11y apply failed on the example" >&2
+  exit 1
+}
 start=$(date +%s)
 "$py" -m pip install --dry-run --ignore-installed --disable-pip-version-check \
   -r "$work/p/backend-flask/requirements.txt" >"$work/pip.log" 2>&1 || {

@@ -397,6 +397,33 @@ fn an_idle_request_reserves_nothing() {
     drop(idle);
 }
 
+/// Item 11, past the first 64 KiB: a body that sent 70 KB of a promised 8 MB and stopped holds
+/// about what it sent, so a large honest body is still taken.
+#[test]
+fn a_stalled_large_body_holds_what_it_sent_not_what_it_promised() {
+    let listen = Listen::start(false);
+    let rollbar = listen.ports[3];
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        let mut s = TcpStream::connect(("127.0.0.1", rollbar)).unwrap();
+        s.write_all(b"POST /api/1/item/ HTTP/1.1\r\nhost: x\r\ncontent-length: 8388000\r\n\r\n")
+            .unwrap();
+        s.write_all(&vec![b' '; 70_000]).unwrap();
+        idle.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let title = "x".repeat(300_000);
+    let sent = Instant::now();
+    let (status, body) = call(rollbar, "/api/1/item/", &[], &rollbar_item(&title));
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "answered after {:?}",
+        sent.elapsed()
+    );
+    drop(idle);
+}
+
 /// Item 11: 1,024 idle connections (listen started with a soft limit of 1,024 open files)
 /// and a new one is still answered.
 #[test]

@@ -679,7 +679,17 @@ fn the_current_gitpods_backend_urls_are_named_and_fixed_only_when_confirmed() {
         &env,
     );
     assert!(stderr(&o).contains("not confirmed"), "{}", show(&o));
+    assert!(stderr(&o).contains("which is opened first"), "{}", show(&o));
     assert_eq!(tree(dir.path()), before);
+    // Nothing is opened before the change is confirmed either.
+    assert!(
+        !clis
+            .calls()
+            .iter()
+            .any(|c| c.get(3).map(String::as_str) == Some("open")),
+        "{:?}",
+        clis.calls()
+    );
 
     // Confirmed at a terminal: .env gets this environment's port URLs, the compose file takes
     // them from there, and `o11y undo` takes it all back.

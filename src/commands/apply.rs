@@ -13,7 +13,7 @@ use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     if a.cloud {
-        let p = super::shared::find_project(g)?;
+        let (p, _lock) = super::shared::locked_project(g, out)?;
         // Only the endpoints switch back; the code changes stay as they are.
         let w = dotenv::write_block(&p.root, &[])?;
         if w.changed {

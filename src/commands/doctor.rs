@@ -229,20 +229,18 @@ fn workspace_urls(p: &Project, out: &Printer) -> Result<Option<String>, String> 
             ports.push((u.port, label.to_string()));
         }
     }
-    let found = crate::secrets::gitpod::port_urls(&cli, &ports).map_err(|e| e.to_string())?;
-    let values: Vec<(String, String)> = urls
-        .iter()
-        .filter_map(|u| {
-            let url = found.iter().find(|(p, _)| *p == u.port)?.1.clone();
-            Some((u.var.clone(), url))
-        })
-        .collect();
+    // Ports are only listed now; one not open yet is opened once the change is confirmed.
+    let open = crate::secrets::gitpod::open_ports(&cli).map_err(|e| e.to_string())?;
+    let url_of = |open: &[(u16, String)], port: u16| {
+        open.iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, u)| u.clone())
+    };
     dotenv::preflight(&p.root).map_err(|e| format!("{e} ({})", e.hint()))?;
     let env_before =
         crate::patch::apply::read_regular(&p.root.join(dotenv::FILE), dotenv::MAX_READ)
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
-    let env_after = dotenv::merge_keys(env_before.as_deref().unwrap_or(""), &values);
     let after = compose::overridable_urls(&before);
     let mut plan = crate::patch::plan::Plan::default();
     if after != before {
@@ -255,6 +253,37 @@ fn workspace_urls(p: &Project, out: &Printer) -> Result<Option<String>, String> 
             removed_lines: urls.len(),
         });
     }
+    out.diff(&plan);
+    for u in &urls {
+        match url_of(&open, u.port) {
+            Some(url) => out.say(&format!("  .env: {}={url}", u.var)),
+            None => out.say(&format!(
+                "  .env: {}=(the URL of port {}, which is opened first)",
+                u.var, u.port
+            )),
+        }
+    }
+    if !out.confirm("Make these changes (`o11y undo` takes them back)?") {
+        return Err("not confirmed (no terminal, or answered no): nothing was changed; run `o11y doctor --fix` in a terminal to confirm".into());
+    }
+    let mut open = open;
+    let missing: Vec<&(u16, String)> = ports
+        .iter()
+        .filter(|(port, _)| url_of(&open, *port).is_none())
+        .collect();
+    if !missing.is_empty() {
+        for (port, label) in missing {
+            crate::secrets::gitpod::open_port(&cli, *port, label).map_err(|e| e.to_string())?;
+        }
+        open = crate::secrets::gitpod::open_ports(&cli).map_err(|e| e.to_string())?;
+    }
+    let mut values: Vec<(String, String)> = Vec::new();
+    for u in &urls {
+        let url = url_of(&open, u.port)
+            .ok_or_else(|| format!("port {} is not listed, even after opening it", u.port))?;
+        values.push((u.var.clone(), url));
+    }
+    let env_after = dotenv::merge_keys(env_before.as_deref().unwrap_or(""), &values);
     let quiet = [apply::Quiet {
         path: dotenv::FILE.into(),
         before: env_before.clone(),
@@ -263,13 +292,6 @@ fn workspace_urls(p: &Project, out: &Printer) -> Result<Option<String>, String> 
     }];
     if plan.edits.is_empty() && env_before.as_deref() == Some(env_after.as_str()) {
         return Ok(None);
-    }
-    out.diff(&plan);
-    for (k, v) in &values {
-        out.say(&format!("  .env: {k}={v}"));
-    }
-    if !out.confirm("Make these changes (`o11y undo` takes them back)?") {
-        return Err("not confirmed (no terminal, or answered no): nothing was changed; run `o11y doctor --fix` in a terminal to confirm".into());
     }
     let applied = apply::apply_with(&p.root, &plan, &quiet).map_err(|e| e.to_string())?;
     Ok(Some(format!(

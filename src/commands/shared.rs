@@ -69,10 +69,17 @@ pub fn locked_project(
 /// Call with the lock held.
 pub fn recover(p: &Project, out: &crate::ui::Printer) -> Result<(), Failure> {
     match crate::patch::apply::recover(&p.root) {
-        Ok(Some(n)) if n > 0 => {
+        Ok(Some(r)) if r.restored > 0 || !r.kept.is_empty() => {
             out.warn(&format!(
-                "An earlier `o11y apply` was interrupted: its {n} file(s) were put back as they were before it."
+                "An earlier `o11y apply` was interrupted: its {} file(s) were put back as they were before it.",
+                r.restored
             ));
+            if !r.kept.is_empty() {
+                out.warn(&format!(
+                    "Left as they are, since they were changed after it: {} (check them with `git diff`).",
+                    r.kept.join(", ")
+                ));
+            }
             Ok(())
         }
         Ok(_) => Ok(()),

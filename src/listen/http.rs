@@ -36,11 +36,12 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request waits for room before it is answered 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// Room for the first bytes of a body, taken from a pool of FIRST_POOL bytes when they arrive.
-/// A body that outgrows it then reserves its whole declared length (MAX_BODY when chunked)
-/// from MAX_IN_FLIGHT at once, and gives the first room back. No request ever waits for room
-/// in a pool while holding room in that pool, so requests cannot starve each other into a
-/// deadlock; and a request that promised megabytes holds nothing until its first bytes come,
-/// and at most FIRST_ROOM until 64 KiB of them have.
+/// A body that outgrows it takes room from MAX_IN_FLIGHT in steps, each at most the size of
+/// what has arrived, and gives the first room back; a step that finds no room is a 503 at
+/// once. No request ever waits for room while holding room in that pool, so requests cannot
+/// starve each other into a deadlock; and a request that promised megabytes holds nothing
+/// until its first bytes come, at most FIRST_ROOM until 64 KiB of them have, and then about
+/// twice what it sent.
 const FIRST_ROOM: usize = 64 * 1024;
 const FIRST_POOL: usize = 4 * 1024 * 1024;
 /// A body that sends nothing for this long is let go (408), and what it held with it.
@@ -278,7 +279,7 @@ enum Unread {
 /// Room a body holds: its first room, or its whole reservation.
 struct Room<'a> {
     _first: Option<SemaphorePermit<'a>>,
-    _whole: Option<SemaphorePermit<'a>>,
+    _grown: Vec<SemaphorePermit<'a>>,
 }
 
 async fn reserve<'a>(pool: &'a Semaphore, n: usize) -> Result<SemaphorePermit<'a>, Unread> {
@@ -299,7 +300,12 @@ async fn read_body(
 ) -> Result<(Bytes, Room<'_>), Unread> {
     let mut buf: Vec<u8> = Vec::new();
     let mut first = None;
-    let mut whole = None;
+    // Past FIRST_ROOM, room is taken from the shared budget in steps, each at most as large as
+    // what has arrived (doubling): a body that stops coming holds about what it sent, never
+    // what it promised. A step that finds no room is answered 503 at once, so no request
+    // waits for room while holding some.
+    let mut grown: Vec<SemaphorePermit<'_>> = Vec::new();
+    let mut held = 0usize;
     loop {
         let frame = match tokio::time::timeout(STALL, body.frame()).await {
             Err(_) => return Err(Unread::Stalled),
@@ -314,15 +320,23 @@ async fn read_body(
             return Err(Unread::TooBig);
         }
         let total = declared.filter(|d| *d >= need).unwrap_or(MAX_BODY);
-        if whole.is_none() && first.is_none() {
+        if held == 0 && first.is_none() {
             first = Some(reserve(&limits.first, total.min(FIRST_ROOM)).await?);
         }
-        if whole.is_none() && need > FIRST_ROOM {
-            whole = Some(reserve(&limits.bytes, total).await?);
+        if need > FIRST_ROOM && need > held {
+            let want = need.max(held * 2).max(2 * FIRST_ROOM).min(total.max(need));
+            let more = u32::try_from(want - held).expect("at most MAX_BODY");
+            grown.push(
+                limits
+                    .bytes
+                    .try_acquire_many(more)
+                    .map_err(|_| Unread::Busy)?,
+            );
+            held = want;
             first = None;
         }
         if need > buf.capacity() {
-            let limit = if whole.is_some() { total } else { FIRST_ROOM };
+            let limit = if held > 0 { held } else { FIRST_ROOM };
             let cap = need
                 .max(buf.capacity() * 2)
                 .max(FIRST_ROOM.min(total))
@@ -335,7 +349,7 @@ async fn read_body(
         Bytes::from(buf),
         Room {
             _first: first,
-            _whole: whole,
+            _grown: grown,
         },
     ))
 }

@@ -186,7 +186,6 @@ pub async fn identity(cfg: &SdkConfig) -> Result<Identity, Fault> {
     })
 }
 
-/// The hint for an AWS fault.
 /// The host an AWS call of service `prefix` (`sts`, `xray`, `logs`) goes to: the endpoint
 /// override in effect (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`), else
 /// `PREFIX.REGION.amazonaws.com`. One name for one host in every message.
@@ -209,6 +208,7 @@ pub fn host(cfg: &aws_config::SdkConfig, prefix: &str) -> String {
         })
 }
 
+/// The hint for an AWS fault.
 pub fn hint(f: &Fault) -> String {
     match f {
         Fault::Unauthorized => "the AWS keys are wrong or expired: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY again (or `aws configure`)".into(),

@@ -42,6 +42,8 @@ pub enum ApplyError {
     Busy { lock: String },
     #[error("{path} changed while o11y was working on it (another program or editor wrote it); nothing was changed")]
     Stale { path: String },
+    #[error("cannot write {path} ({reason}), and not every file could be put back yet")]
+    HalfRolledBack { path: String, reason: String },
     #[error("{path} leads through the link {link} to {target}, outside the project")]
     LinkedDir {
         path: String,
@@ -65,6 +67,7 @@ impl crate::exit::Hint for ApplyError {
             ApplyError::Symlink { .. } => "o11y edits only files inside the project: replace the link with the file itself (or make the change by hand; `o11y plan` shows it)".into(),
             ApplyError::ReadOnly { path } => format!("make it writable (`chmod u+w {path}`) if o11y may change it, then run o11y again; nothing was changed"),
             ApplyError::Busy { .. } => "wait for the other `o11y apply`, `undo` or `init` to finish, then run this again".into(),
+            ApplyError::HalfRolledBack { .. } => "free some space (or make the folder writable), then run any o11y command: it first puts every file back from the backup in .o11y".into(),
             ApplyError::Stale { .. } => "save and close the file in your editor, then run the same o11y command again: it plans from the file as it is now".into(),
             ApplyError::LinkedDir { link, .. } => format!("o11y edits only files inside the project: replace the link `{link}` with the folder itself (or make the change by hand; `o11y plan` shows it)"),
         }
@@ -392,7 +395,7 @@ struct Journal {
 /// Rolls back an apply that was interrupted (killed, power lost) between its first and its
 /// last rename: every file of it is put back from its backup, and the stray temp files go.
 /// Returns how many files were put back, when there was such an apply. Call with the lock held.
-pub fn recover(root: &Path) -> Result<Option<usize>, ApplyError> {
+pub fn recover(root: &Path) -> Result<Option<Recovered>, ApplyError> {
     let state = root.join(STATE_DIR);
     let _ = clear_temp(&state);
     let journal = state.join(JOURNAL);
@@ -413,17 +416,46 @@ pub fn recover(root: &Path) -> Result<Option<usize>, ApplyError> {
         // The journal is written after the manifest: without one, nothing was replaced yet.
         let _ = fs::remove_file(&journal);
         sweep_partial(&state);
-        return Ok(Some(0));
+        return Ok(Some(Recovered::default()));
     };
+    let committed = manifest.ends_with(MANIFEST);
     let manifest = read_manifest_file(&dir, &manifest)?;
+    let whole = manifest.files.iter().all(|e| {
+        fs::read(root.join(&e.path)).ok() == fs::read(dir.join("after").join(&e.path)).ok()
+    });
+    if committed && whole {
+        // Every file was written and the manifest committed: only the journal's removal was
+        // missed. The apply is whole; `undo` takes it back.
+        fs::remove_file(&journal).map_err(|e| werr(&journal, e))?;
+        return Ok(None);
+    }
+    let mut done = Recovered::default();
     for entry in &manifest.files {
         check_inside(&entry.path)?;
-        restore(root, &dir, entry)?;
+        // Only what o11y left there goes back: o11y's `after`, or the `before` not yet
+        // replaced. A file someone changed since is theirs, and stays.
+        let now = fs::read(root.join(&entry.path)).ok();
+        let after = fs::read(dir.join("after").join(&entry.path)).ok();
+        let before = fs::read(dir.join("before").join(&entry.path)).ok();
+        let ours = now == after || now == before || (now.is_none() && !entry.existed);
+        if ours {
+            restore(root, &dir, entry)?;
+            done.restored += 1;
+        } else {
+            done.kept.push(entry.path.clone());
+        }
     }
     let _ = fs::remove_dir_all(&dir);
     fs::remove_file(&journal).map_err(|e| werr(&journal, e))?;
     sweep_partial(&state);
-    Ok(Some(manifest.files.len()))
+    Ok(Some(done))
+}
+
+/// What [`recover`] did: files put back, and files left as someone changed them since.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub restored: usize,
+    pub kept: Vec<String>,
 }
 
 /// Removes backup folders of applies that never got as far as replacing a file (no journal
@@ -627,8 +659,13 @@ pub fn apply_with(root: &Path, plan: &Plan, quiet: &[Quiet]) -> Result<Applied, 
         let wrote = unchanged(edit.path, path, edit.before)
             .and_then(|()| write_atomic(path, edit.after.as_bytes(), entry.mode));
         if let Err(e) = wrote {
-            for done in written {
-                let _ = restore(root, &dir, done);
+            let put_back = written.iter().all(|done| restore(root, &dir, done).is_ok());
+            if !put_back {
+                // The backup and the journal stay: the next run finishes putting files back.
+                return Err(ApplyError::HalfRolledBack {
+                    path: edit.path.to_string(),
+                    reason: e.to_string(),
+                });
             }
             let _ = fs::remove_dir_all(&dir);
             let _ = fs::remove_file(&journal);
@@ -874,6 +911,54 @@ mod tests {
         let undone = undo(dir.path(), false).unwrap();
         assert_eq!(undone.restored, ["f.txt"]);
         assert_eq!(fs::read_to_string(&file).unwrap(), "a\n");
+        assert!(!orphan.exists(), "the orphan backup was left");
+    }
+
+    fn two_files_applied(dir: &Path) -> String {
+        fs::write(dir.join("a.txt"), "a0").unwrap();
+        fs::write(dir.join("b.txt"), "b0").unwrap();
+        let mut plan = plan_of("a.txt", Some("a0"), "a1");
+        plan.edits.extend(plan_of("b.txt", Some("b0"), "b1").edits);
+        apply(dir, &plan).unwrap();
+        backups(dir).pop().unwrap()
+    }
+
+    #[test]
+    fn recovery_puts_back_only_what_o11y_left_and_keeps_later_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = two_files_applied(dir.path());
+        // Killed before the manifest was committed; then someone edits b.txt.
+        let b = dir.path().join(STATE_DIR).join(BACKUPS).join(&name);
+        fs::rename(b.join(MANIFEST), b.join(PENDING)).unwrap();
+        fs::write(
+            dir.path().join(STATE_DIR).join(JOURNAL),
+            format!(r#"{{"backup": "{name}"}}"#),
+        )
+        .unwrap();
+        fs::write(dir.path().join("b.txt"), "mine").unwrap();
+        let r = recover(dir.path()).unwrap().unwrap();
+        assert_eq!((r.restored, r.kept), (1, vec!["b.txt".to_string()]));
+        assert_eq!(fs::read_to_string(dir.path().join("a.txt")).unwrap(), "a0");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("b.txt")).unwrap(),
+            "mine"
+        );
+        assert!(!dir.path().join(STATE_DIR).join(JOURNAL).exists());
+    }
+
+    #[test]
+    fn a_whole_apply_whose_journal_stayed_is_kept_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = two_files_applied(dir.path());
+        fs::write(
+            dir.path().join(STATE_DIR).join(JOURNAL),
+            format!(r#"{{"backup": "{name}"}}"#),
+        )
+        .unwrap();
+        assert!(recover(dir.path()).unwrap().is_none());
+        assert_eq!(fs::read_to_string(dir.path().join("a.txt")).unwrap(), "a1");
+        undo(dir.path(), false).unwrap();
+        assert_eq!(fs::read_to_string(dir.path().join("b.txt")).unwrap(), "b0");
     }
 
     #[test]

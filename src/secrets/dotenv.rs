@@ -338,10 +338,13 @@ pub fn write_keys(root: &Path, values: &[(String, String)]) -> Result<Written, D
 /// o11y's lock on the project, taken before `.env` is read and held until it is written; it
 /// also makes `.o11y/tmp`, where the temp file holding the keys waits, git-ignored.
 fn lock(root: &Path) -> Result<crate::patch::apply::Lock, DotenvError> {
-    crate::patch::apply::lock(root).map_err(|e| DotenvError::Write {
+    let werr = |e: crate::patch::apply::ApplyError| DotenvError::Write {
         path: ".o11y".into(),
         reason: e.to_string(),
-    })
+    };
+    let lock = crate::patch::apply::lock(root).map_err(werr)?;
+    crate::patch::apply::ensure_state_dir(root).map_err(werr)?;
+    Ok(lock)
 }
 
 fn write(root: &Path, before: Option<&str>, after: &str) -> Result<Written, DotenvError> {

@@ -94,9 +94,10 @@ pub fn find_cli() -> Option<PathBuf> {
     which::which("ona").or_else(|_| which::which("gitpod")).ok()
 }
 
-/// (id, name) of each user secret in `user secret list --format json`: a list of objects, or
-/// an object holding one under `secrets`.
-pub fn listed_secrets(json: &str) -> Option<Vec<(String, String)>> {
+/// (id, name, whether it reaches environments as a variable) of each user secret in `user
+/// secret list --format json`: a list of objects (the API's Secret: `id`, `name`,
+/// `environmentVariable`), or an object holding one under `secrets`.
+pub fn listed_secrets(json: &str) -> Option<Vec<(String, String, bool)>> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     let items = v
         .as_array()
@@ -107,7 +108,11 @@ pub fn listed_secrets(json: &str) -> Option<Vec<(String, String)>> {
             .filter_map(|s| {
                 let id = s.get("id")?.as_str()?;
                 let name = s.get("name")?.as_str()?;
-                Some((id.to_string(), name.to_string()))
+                let var = s
+                    .get("environmentVariable")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(true);
+                Some((id.to_string(), name.to_string(), var))
             })
             .collect(),
     )
@@ -121,7 +126,7 @@ impl UserSecrets {
             .unwrap_or_else(|| "gitpod".into())
     }
 
-    fn listed(&self) -> Result<Vec<(String, String)>, StoreError> {
+    fn listed(&self) -> Result<Vec<(String, String, bool)>, StoreError> {
         let shown = format!("{} user secret list --format json", self.cli_name());
         let out = run_tool(
             &self.cli,
@@ -244,90 +249,70 @@ impl Store for UserSecrets {
         let listed = self.listed().map_err(super::store::in_dotenv_anyway)?;
         let from_file = self.takes_value_from_file();
         for (k, v) in values {
-            let id = listed
-                .iter()
-                .find(|(_, name)| name == k)
-                .map(|(id, _)| id.as_str());
+            let found = listed.iter().find(|(_, name, _)| name == k);
             let shown = self
-                .set(id, k, v, from_file)
+                .set(found.map(|(id, _, _)| id.as_str()), k, v, from_file)
                 .map_err(super::store::in_dotenv_anyway)?;
-            done.push(format!(
-                "{shown}: a variable in every environment you start from now on"
-            ));
+            done.push(match found {
+                // Updating keeps how the secret is mounted: a file is no variable.
+                Some((_, _, false)) => format!(
+                    "{shown}: but this secret is mounted as a file, not as the variable {k}, so the backend will not see it; delete it in the Gitpod dashboard (Settings, Secrets) and run `o11y init --store gitpod` again"
+                ),
+                _ => format!("{shown}: a variable in every environment you start from now on"),
+            });
         }
         Ok(done)
     }
 }
 
-/// This environment's URL of each of `ports` (port, name), from `environment port list
-/// --format json` (a list of objects with `port` and `url`, as Gitpod's API and scripts give
-/// them); a port not open yet is opened first (`environment port open PORT --name NAME`,
-/// <https://ona.com/docs/ona/integrations/ports>).
-pub fn port_urls(
-    cli: &std::path::Path,
-    ports: &[(u16, String)],
-) -> Result<Vec<(u16, String)>, StoreError> {
-    let name = cli
-        .file_name()
+fn cli_name(cli: &std::path::Path) -> String {
+    cli.file_name()
         .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "ona".into());
-    let list = || -> Result<Vec<(u16, String)>, StoreError> {
-        let shown = format!("{name} environment port list --format json");
-        let out = run_tool(
-            cli,
-            &["environment", "port", "list", "--format", "json"],
-            &shown,
-            None,
-            None,
-        )?;
-        let v: serde_json::Value = serde_json::from_str(&out).map_err(|_| StoreError::Command {
-            command: shown.clone(),
-            reason: "its answer is not the list of ports o11y expects".into(),
-        })?;
-        Ok(v.as_array()
-            .or_else(|| v.get("ports").and_then(|p| p.as_array()))
-            .into_iter()
-            .flatten()
-            .filter_map(|p| {
-                let port = p.get("port")?.as_u64()?;
-                let url = p.get("url")?.as_str()?;
-                Some((
-                    u16::try_from(port).ok()?,
-                    url.trim_end_matches('/').to_string(),
-                ))
-            })
-            .collect())
-    };
-    let mut have = list()?;
-    let missing: Vec<&(u16, String)> = ports
-        .iter()
-        .filter(|(p, _)| !have.iter().any(|(h, _)| h == p))
-        .collect();
-    if !missing.is_empty() {
-        for (port, label) in missing {
-            let p = port.to_string();
-            run_tool(
-                cli,
-                &["environment", "port", "open", &p, "--name", label],
-                &format!("{name} environment port open {p} --name {label}"),
-                None,
-                None,
-            )?;
-        }
-        have = list()?;
-    }
-    ports
-        .iter()
-        .map(|(p, _)| {
-            have.iter()
-                .find(|(h, _)| h == p)
-                .cloned()
-                .ok_or_else(|| StoreError::Command {
-                    command: format!("{name} environment port list --format json"),
-                    reason: format!("port {p} is not listed, even after opening it"),
-                })
+        .unwrap_or_else(|| "ona".into())
+}
+
+/// This environment's open ports and their URLs, from `environment port list --format json`
+/// (a list of objects with `port` and `url`, as Gitpod's API and scripts give them).
+pub fn open_ports(cli: &std::path::Path) -> Result<Vec<(u16, String)>, StoreError> {
+    let shown = format!("{} environment port list --format json", cli_name(cli));
+    let out = run_tool(
+        cli,
+        &["environment", "port", "list", "--format", "json"],
+        &shown,
+        None,
+        None,
+    )?;
+    let v: serde_json::Value = serde_json::from_str(&out).map_err(|_| StoreError::Command {
+        command: shown.clone(),
+        reason: "its answer is not the list of ports o11y expects".into(),
+    })?;
+    Ok(v.as_array()
+        .or_else(|| v.get("ports").and_then(|p| p.as_array()))
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = p.get("port")?.as_u64()?;
+            let url = p.get("url")?.as_str()?;
+            Some((
+                u16::try_from(port).ok()?,
+                url.trim_end_matches('/').to_string(),
+            ))
         })
-        .collect()
+        .collect())
+}
+
+/// Opens `port` of this environment under `label` (`environment port open PORT --name NAME`,
+/// <https://ona.com/docs/ona/integrations/ports>).
+pub fn open_port(cli: &std::path::Path, port: u16, label: &str) -> Result<(), StoreError> {
+    let p = port.to_string();
+    run_tool(
+        cli,
+        &["environment", "port", "open", &p, "--name", label],
+        &format!("{} environment port open {p} --name {label}", cli_name(cli)),
+        None,
+        None,
+    )
+    .map(|_| ())
 }
 
 #[cfg(test)]
@@ -340,8 +325,10 @@ mod tests {
             r#"[{"id": "a1", "name": "HONEYCOMB_API_KEY", "scope": "user"}, {"name": "NO_ID"}]"#;
         assert_eq!(
             listed_secrets(list).unwrap(),
-            vec![("a1".to_string(), "HONEYCOMB_API_KEY".to_string())]
+            vec![("a1".to_string(), "HONEYCOMB_API_KEY".to_string(), true)]
         );
+        let file = r#"[{"id": "f1", "name": "ROLLBAR_ACCESS_TOKEN", "environmentVariable": false, "filePath": "/run/token"}]"#;
+        assert!(!listed_secrets(file).unwrap()[0].2);
         let wrapped = r#"{"secrets": [{"id": "b2", "name": "X"}]}"#;
         assert_eq!(listed_secrets(wrapped).unwrap().len(), 1);
         assert!(listed_secrets("not json").is_none());
