@@ -181,6 +181,7 @@ pub fn plan_for(
         enabled: c.enabled.clone(),
         only,
         local: false,
+        forced: Vec::new(),
     };
     Some(
         plan(inputs, &target)

@@ -413,6 +413,7 @@ fn python_plan_never_panics_and_settles() {
         enabled: all().to_vec(),
         only: None,
         local: false,
+        forced: Vec::new(),
     };
     let strategy = (
         app_file(),

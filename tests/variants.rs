@@ -99,8 +99,37 @@ fn cycle(name: &str) {
 
     run_ok(d, &["apply", "--yes"], 0);
     assert_eq!(tree(d), applied);
+    let mut applied = applied;
     let mut steps = 1;
     for i in ["honeycomb", "xray", "cloudwatch", "rollbar"] {
+        if stderr(&plan).contains(&format!("`o11y enable {i}` turns it back on")) {
+            // Switched off by hand: left off by apply; `enable` adds o11y's setup, `disable`
+            // takes exactly that out again.
+            run_ok(d, &["enable", i, "--yes"], 0);
+            let on = tree(d);
+            assert!(
+                on.values()
+                    .any(|t| String::from_utf8_lossy(t).contains(&format!("# >>> o11y:{i}:setup"))),
+                "enable {i} added no setup"
+            );
+            check_python(d);
+            check_compose(d);
+            run_ok(d, &["apply", "--yes"], 0);
+            assert_eq!(tree(d), on, "apply after enable {i} changed something");
+            run_ok(d, &["disable", i, "--yes"], 0);
+            // Files an integration creates (X-Ray's sampling rule) stay, as after any disable.
+            let after = tree(d);
+            let differ: Vec<&String> = after
+                .keys()
+                .chain(applied.keys())
+                .filter(|k| after.get(*k) != applied.get(*k))
+                .filter(|k| k.as_str() != "aws/json/xray.json")
+                .collect();
+            assert!(differ.is_empty(), "enable + disable {i} changed {differ:?}");
+            applied = after;
+            steps += 2;
+            continue;
+        }
         run_ok(d, &["disable", i, "--yes"], 0);
         let off = tree(d);
         check_python(d);

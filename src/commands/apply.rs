@@ -30,7 +30,7 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failu
         Vec::new()
     };
     let plan =
-        super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), a.local)?;
+        super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), a.local, &[])?;
     let code = execute_with(&p, &plan, &quiet, a.yes, a.json, out)?;
     if a.local {
         say_local_mode(&quiet, out);

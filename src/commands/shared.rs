@@ -90,12 +90,25 @@ pub fn recover(p: &Project, out: &crate::ui::Printer) -> Result<(), Failure> {
     }
 }
 
-/// The integrations switched on: o11y.toml's list, else all four.
+/// The integrations switched on: o11y.toml's list, else all of them; less those the student
+/// switched off by hand in the app module.
 pub fn enabled(p: &Project) -> Vec<Integration> {
+    let off = switched_off(p);
     p.config
         .integrations
         .clone()
         .unwrap_or_else(|| integrations::all().to_vec())
+        .into_iter()
+        .filter(|i| !off.iter().any(|s| s.integration == *i))
+        .collect()
+}
+
+/// The integrations the student switched off by hand (none when the files cannot be read;
+/// the plan then says why).
+pub fn switched_off(p: &Project) -> Vec<crate::patch::plan::SwitchedOff> {
+    p.inputs()
+        .map(|inputs| crate::patch::plan::switched_off(&inputs, integrations::all()))
+        .unwrap_or_default()
 }
 
 /// The plan for `p` towards `enabled`.
@@ -104,6 +117,7 @@ pub fn compute_plan(
     enabled: Vec<Integration>,
     only: Option<Vec<Integration>>,
     local: bool,
+    forced: &[Integration],
 ) -> Result<Plan, Failure> {
     let inputs = p.inputs()?;
     let target = Target {
@@ -111,6 +125,7 @@ pub fn compute_plan(
         enabled,
         only,
         local,
+        forced: forced.to_vec(),
     };
     let plan = crate::patch::plan::plan(&inputs, &target)?;
     if let Some(e) = plan

@@ -29,13 +29,27 @@ pub fn generic() -> Vec<Check> {
 /// Runs `checks` at once, each within the context's timeout.
 pub async fn run(ctx: Arc<Ctx>, checks: Vec<Check>) -> Report {
     let started = Instant::now();
+    let by_hand: Arc<Vec<crate::patch::plan::SwitchedOff>> = Arc::new(
+        ctx.inputs
+            .as_ref()
+            .map(|inputs| crate::patch::plan::switched_off(inputs, &ctx.all))
+            .unwrap_or_default(),
+    );
     let mut handles = Vec::new();
     for c in checks {
         let ctx = ctx.clone();
+        let by_hand = by_hand.clone();
         handles.push((c, tokio::spawn(async move {
             let t = Instant::now();
             let outcome = if let Some(i) = c.integration.filter(|i| !ctx.enabled.contains(i)) {
-                Outcome::skip(format!("{} is switched off (`o11y enable {i}`)", i.title()))
+                match by_hand.iter().find(|s| s.integration == i) {
+                    Some(s) => Outcome::skip(format!(
+                        "{} is switched off by hand: {} (`o11y enable {i}` turns it back on)",
+                        i.title(),
+                        s.why
+                    )),
+                    None => Outcome::skip(format!("{} is switched off (`o11y enable {i}`)", i.title())),
+                }
             } else if ctx.local && c.group == Group::Services {
                 Outcome::skip("local mode: the backend talks to `o11y listen`, not this service (`o11y apply --cloud` switches back)")
             } else {

@@ -94,6 +94,8 @@ pub struct Target {
     pub only: Option<Vec<Integration>>,
     /// Local mode: the backend in compose must reach `o11y listen` on the host.
     pub local: bool,
+    /// Switched on even where the student switched it off by hand (`o11y enable NAME`).
+    pub forced: Vec<Integration>,
 }
 
 /// The `extra_hosts` entry that lets a container reach the host on Linux as on Docker Desktop.
@@ -217,14 +219,69 @@ fn env_order(all: &[Integration]) -> Vec<&'static EnvVar> {
     order
 }
 
+/// An integration the student switched off by hand in the app module: its setup calls are
+/// commented out (`# xray_recorder.configure(...)`) and o11y's blocks for it are not there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchedOff {
+    pub integration: Integration,
+    /// Where, for messages: `` `xray_recorder.configure` is commented out (backend-flask/app.py, line 14) ``.
+    pub why: String,
+    /// The student's code still imports its package, which must then stay.
+    pub in_use: bool,
+}
+
+/// The integrations switched off by hand in `inputs`' app module.
+pub fn switched_off(inputs: &Inputs, known: &[Integration]) -> Vec<SwitchedOff> {
+    let Some(app) = inputs
+        .python
+        .iter()
+        .find(|(f, _)| *f == PyFile::App)
+        .and_then(|(_, s)| s.as_ref())
+    else {
+        return Vec::new();
+    };
+    let ctx = Context {
+        service: &inputs.service,
+        linked: &inputs.linked,
+        requirements: inputs.requirements.as_ref().map_or("", |r| r.text.as_str()),
+        known,
+    };
+    known
+        .iter()
+        .filter_map(|i| {
+            let rule = i.spec().hand_made.iter().find(|h| h.file == PyFile::App)?;
+            match python::hand_state(&app.text, rule, &ctx) {
+                Ok(python::HandState::Off {
+                    call,
+                    file,
+                    line,
+                    in_use,
+                }) => Some(SwitchedOff {
+                    integration: *i,
+                    in_use,
+                    why: format!(
+                        "`{call}` is commented out ({}, line {line})",
+                        file.unwrap_or_else(|| inputs.path_of(PyFile::App))
+                    ),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// Computes the plan. The service name is also what templates call the service.
 pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     let in_scope = |i: Integration| target.only.as_ref().is_none_or(|o| o.contains(&i));
+    let by_hand_off: Vec<SwitchedOff> = switched_off(inputs, &target.all);
+    let left_off = |i: &Integration| {
+        !target.forced.contains(i) && by_hand_off.iter().any(|s| s.integration == *i)
+    };
     let on: Vec<Integration> = target
         .all
         .iter()
         .copied()
-        .filter(|i| target.enabled.contains(i) && in_scope(*i))
+        .filter(|i| target.enabled.contains(i) && in_scope(*i) && !left_off(i))
         .collect();
     let off: Vec<Integration> = target
         .all
@@ -242,8 +299,24 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     let mut edits: Vec<(String, Option<String>, String)> = Vec::new();
 
     // Python first: an integration switched off that still has hand-written code keeps its
-    // packages and variables, or the backend would no longer start.
+    // packages and variables, or the backend would no longer start. One the student switched
+    // off by hand keeps its packages while their code still imports them.
     let mut kept_by_hand: Vec<Integration> = Vec::new();
+    let mut imported: Vec<Integration> = Vec::new();
+    for s in by_hand_off
+        .iter()
+        .filter(|s| left_off(&s.integration) && in_scope(s.integration))
+    {
+        if s.in_use {
+            imported.push(s.integration);
+        }
+        plan.notes.push(format!(
+            "{} is switched off by hand: {}. o11y leaves it off; `o11y enable {}` turns it back on with o11y's setup.",
+            s.integration.title(),
+            s.why,
+            s.integration
+        ));
+    }
     let mut cruddur_only: Vec<String> = Vec::new();
     let mut cruddur_integrations: Vec<Integration> = Vec::new();
     let mut app_by_hand: Vec<Integration> = Vec::new();
@@ -264,7 +337,15 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             .map(|i| Want {
                 integration: *i,
                 blocks: i.spec().blocks,
-                hand_made: i.spec().hand_made.iter().find(|h| h.file == *file),
+                // Switched back on by `enable`: the commented-out setup is no setup.
+                hand_made: i
+                    .spec()
+                    .hand_made
+                    .iter()
+                    .find(|h| h.file == *file)
+                    .filter(|_| {
+                        !(*file == PyFile::App && by_hand_off.iter().any(|s| s.integration == *i))
+                    }),
             })
             .filter(|w| w.blocks.iter().any(|b| b.file == *file))
             .filter(|w| {
@@ -300,12 +381,17 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             error,
         };
         let out = python::patch(&src.text, *file, &path, &wants, &off, &ctx).map_err(err)?;
-        for i in &off {
+        for i in off.iter().filter(|i| !left_off(i)) {
             for rule in i.spec().hand_made.iter().filter(|h| h.file == *file) {
-                if python::hand_state(&out.text, rule, &ctx).map_err(err)?
-                    != python::HandState::None
-                    && !kept_by_hand.contains(i)
-                {
+                let state = python::hand_state(&out.text, rule, &ctx).map_err(err)?;
+                if let python::HandState::Off { in_use, .. } = state {
+                    // Its setup is commented out: only live imports need the package.
+                    if in_use && !imported.contains(i) {
+                        imported.push(*i);
+                    }
+                    continue;
+                }
+                if state != python::HandState::None && !kept_by_hand.contains(i) {
                     kept_by_hand.push(*i);
                     plan.notes.push(format!(
                         "{} was set up by hand in {}; o11y only takes out what it added, so its code, packages and variables stay. Remove them by hand to switch it off.",
@@ -357,6 +443,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         .filter(|i| !kept_by_hand.contains(i))
         .collect();
     let still_on = |i: &Integration| target.enabled.contains(i) || kept_by_hand.contains(i);
+    let packages_stay = |i: &Integration| still_on(i) || imported.contains(i);
 
     // requirements.txt
     let req_path = inputs
@@ -375,7 +462,7 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             !target
                 .all
                 .iter()
-                .filter(|i| still_on(i))
+                .filter(|i| packages_stay(i))
                 .any(|i| i.spec().packages.contains(p))
         })
         .collect();
@@ -606,12 +693,17 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
 
     // o11y.toml
     let cfg_before = inputs.config.as_ref().map(|c| c.text.clone());
-    let cfg_after =
-        super::config::render(cfg_before.as_deref(), service, &target.enabled, &target.all)
-            .map_err(|error| PlanError {
-                path: super::config::FILE.to_string(),
-                error,
-            })?;
+    let recorded: Vec<Integration> = target
+        .enabled
+        .iter()
+        .copied()
+        .filter(|i| !left_off(i))
+        .collect();
+    let cfg_after = super::config::render(cfg_before.as_deref(), service, &recorded, &target.all)
+        .map_err(|error| PlanError {
+        path: super::config::FILE.to_string(),
+        error,
+    })?;
     edits.push((super::config::FILE.to_string(), cfg_before, cfg_after));
 
     for (path, before, after) in edits {

@@ -111,7 +111,7 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
             .join(", ")
     ));
 
-    let plan = super::shared::compute_plan(&p, chosen.clone(), None, a.local)?;
+    let plan = super::shared::compute_plan(&p, chosen.clone(), None, a.local, &[])?;
     if !interactive && !a.yes && !a.dry_run && !plan.is_empty() {
         return Err(Failure::new(
             format!(
