@@ -66,6 +66,7 @@ fn bench(name: &str, inputs: &Inputs, rounds: u32) {
         enabled: all().to_vec(),
         only: None,
         local: false,
+        forced: Vec::new(),
     };
     // Warm up, and check the work is real.
     let p = plan(inputs, &target).unwrap();
