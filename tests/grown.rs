@@ -417,7 +417,14 @@ fn a_lib_setup_that_app_never_calls_is_no_setup() {
     let app = d.join("backend-flask/app.py");
     let text = fs::read_to_string(&app).unwrap();
     assert!(text.contains("\ninit_xray(app)"), "{text}");
-    fs::write(&app, text.replace("\ninit_xray(app)", "\n# init_xray(app)")).unwrap();
+    // Import and call commented out: the helper is no setup at all.
+    let text = text
+        .replace("\ninit_xray(app)", "\n# init_xray(app)")
+        .replace(
+            "from lib.xray import init_xray",
+            "# from lib.xray import init_xray",
+        );
+    fs::write(&app, text).unwrap();
     let o = run_ok(d, &["apply", "--yes"], 0);
     assert!(
         !stderr(&o).contains("AWS X-Ray is already set up by hand in backend-flask/lib/"),
@@ -463,4 +470,41 @@ fn an_env_file_o11y_cannot_read_is_named() {
     let diff = stdout(&o);
     assert!(!diff.contains("+      AWS_DEFAULT_REGION:"), "{diff}");
     assert!(diff.contains("+      AWS_ACCESS_KEY_ID:"), "{diff}");
+}
+
+/// The shapes found on real bootcamp repositories (each fixture's VARIANT.md names its source):
+/// `doctor` after `o11y apply`, as a student would run them. Nothing switched off by hand is
+/// a failure; it is a skip that names the command that turns it back on.
+#[test]
+fn doctor_after_apply_on_real_shapes() {
+    let time = regex::Regex::new(r"\(\d+\.\d s\)").unwrap();
+    for name in [
+        "leftover-import",
+        "switched-off",
+        "helper-call-commented",
+        "helper-imported-by-routes",
+        "rollbar-never-called",
+    ] {
+        let dir = project(name);
+        let d = dir.path();
+        run_ok(d, &["apply", "--yes"], 0);
+        let o = run_clean(
+            d,
+            "doctor",
+            &[
+                "--only",
+                "project,honeycomb.code,xray.code,xray.daemon,cloudwatch.code,rollbar.code",
+            ],
+            &[],
+        );
+        let shown = snapshot_of(&o, |t| t.replace(&d.display().to_string(), "[PROJECT]"));
+        let shown = time.replace_all(&shown, "([time])").to_string();
+        insta::assert_snapshot!(format!("{name}-doctor"), shown);
+        for (id, status, reason) in doctor_codes(d) {
+            if reason.contains("switched off by hand") {
+                assert_eq!(status, "skip", "{name}: {id} {reason}");
+                assert!(reason.contains("o11y enable"), "{name}: {id} {reason}");
+            }
+        }
+    }
 }

@@ -125,6 +125,7 @@ fn compose_change(service: &str) -> compose::ComposeChange<'_> {
         order: vars.iter().map(|v| v.to_string()).collect(),
         add_services: vec![("xray-daemon", "{i}xray-daemon:{e}{i}{i}image: x{e}")],
         remove_services: Vec::new(),
+        remove_own_services: Vec::new(),
         extra_host: Some("host.docker.internal:host-gateway"),
     }
 }

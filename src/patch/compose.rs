@@ -261,6 +261,9 @@ pub struct ComposeChange<'a> {
     pub add_services: Vec<(&'a str, &'a str)>,
     /// Names of services to take out when present.
     pub remove_services: Vec<&'a str>,
+    /// Services to take out only where they read exactly as o11y wrote them (name, template as
+    /// in `add_services`): a service of that name the student wrote stays.
+    pub remove_own_services: Vec<(&'a str, &'a str)>,
     /// An `extra_hosts` entry the backend needs (local mode: `host.docker.internal:host-gateway`).
     pub extra_host: Option<&'a str>,
 }
@@ -271,6 +274,9 @@ pub fn patch(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
     out = patch_env(&out, change)?;
     for name in &change.remove_services {
         out = remove_service(&out, name)?;
+    }
+    for (name, template) in &change.remove_own_services {
+        out = remove_own_service(&out, name, template)?;
     }
     for (name, template) in &change.add_services {
         out = add_service(&out, name, template)?;
@@ -518,6 +524,7 @@ fn patch_env(text: &str, change: &ComposeChange) -> Result<String, ComposeError>
             remove_env: Vec::new(),
             add_services: Vec::new(),
             remove_services: Vec::new(),
+            remove_own_services: Vec::new(),
             ..change.clone()
         };
         return patch_env(&out, &again);
@@ -571,6 +578,23 @@ fn add_service(text: &str, name: &str, template: &str) -> Result<String, Compose
         None => return Err(ComposeError::Unsafe("`services:` is empty".into())),
     };
     Ok(insert_lines(text, at, &block, eol))
+}
+
+fn remove_own_service(text: &str, name: &str, template: &str) -> Result<String, ComposeError> {
+    let root = parse(text)?;
+    let services = services_of(&root, text)?;
+    let Some(entry) = services.find_entry_by_key(name) else {
+        return Ok(text.to_string());
+    };
+    let own = template
+        .replace("{i}", &unit_of(&services, text))
+        .replace("{e}", eol_of(text));
+    let start = line_start(text, entry.byte_range().start as usize);
+    if text[start..].starts_with(&own) {
+        remove_service(text, name)
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 fn remove_service(text: &str, name: &str) -> Result<String, ComposeError> {

@@ -226,8 +226,6 @@ pub struct SwitchedOff {
     pub integration: Integration,
     /// Where, for messages: `` `xray_recorder.configure` is commented out (backend-flask/app.py, line 14) ``.
     pub why: String,
-    /// The student's code still imports its package, which must then stay.
-    pub in_use: bool,
 }
 
 /// The integrations switched off by hand in `inputs`' app module.
@@ -251,14 +249,8 @@ pub fn switched_off(inputs: &Inputs, known: &[Integration]) -> Vec<SwitchedOff> 
         .filter_map(|i| {
             let rule = i.spec().hand_made.iter().find(|h| h.file == PyFile::App)?;
             match python::hand_state(&app.text, rule, &ctx) {
-                Ok(python::HandState::Off {
-                    call,
-                    file,
-                    line,
-                    in_use,
-                }) => Some(SwitchedOff {
+                Ok(python::HandState::Off { call, file, line }) => Some(SwitchedOff {
                     integration: *i,
-                    in_use,
                     why: format!(
                         "`{call}` is commented out ({}, line {line})",
                         file.unwrap_or_else(|| inputs.path_of(PyFile::App))
@@ -300,16 +292,17 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
 
     // Python first: an integration switched off that still has hand-written code keeps its
     // packages and variables, or the backend would no longer start. One the student switched
-    // off by hand keeps its packages while their code still imports them.
+    // off by hand keeps its packages; once o11y's own setup of it is taken out again
+    // (`enable`, then `disable`), only while the student's code still imports them.
     let mut kept_by_hand: Vec<Integration> = Vec::new();
     let mut imported: Vec<Integration> = Vec::new();
+    let mut exact_only: Vec<Integration> = Vec::new();
     for s in by_hand_off
         .iter()
         .filter(|s| left_off(&s.integration) && in_scope(s.integration))
     {
-        if s.in_use {
-            imported.push(s.integration);
-        }
+        // What it has in requirements.txt is the student's: o11y never added it.
+        imported.push(s.integration);
         plan.notes.push(format!(
             "{} is switched off by hand: {}. o11y leaves it off; `o11y enable {}` turns it back on with o11y's setup.",
             s.integration.title(),
@@ -384,10 +377,12 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         for i in off.iter().filter(|i| !left_off(i)) {
             for rule in i.spec().hand_made.iter().filter(|h| h.file == *file) {
                 let state = python::hand_state(&out.text, rule, &ctx).map_err(err)?;
-                if let python::HandState::Off { in_use, .. } = state {
-                    // Its setup is commented out: only live imports need the package.
-                    if in_use && !imported.contains(i) {
+                if let python::HandState::Off { .. } = state {
+                    // Its setup is commented out by hand again, o11y's taken out: the lines
+                    // o11y wrote for its packages go, the student's own stay.
+                    if !imported.contains(i) {
                         imported.push(*i);
+                        exact_only.push(*i);
                     }
                     continue;
                 }
@@ -438,9 +433,10 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             cruddur_titles
         ));
     }
+    // One switched off by hand keeps what it has in the compose file too: that is the student's.
     let off: Vec<Integration> = off
         .into_iter()
-        .filter(|i| !kept_by_hand.contains(i))
+        .filter(|i| !kept_by_hand.contains(i) && !left_off(i))
         .collect();
     let still_on = |i: &Integration| target.enabled.contains(i) || kept_by_hand.contains(i);
     let packages_stay = |i: &Integration| still_on(i) || imported.contains(i);
@@ -473,8 +469,13 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         .collect();
     let req_before = inputs.requirements.as_ref().map(|s| s.text.clone());
     let req_text = req_before.clone().unwrap_or_default();
+    let exact: Vec<&str> = exact_only
+        .iter()
+        .flat_map(|i| i.spec().packages.iter().copied())
+        .filter(|p| !remove.contains(p))
+        .collect();
     let req_after =
-        requirements::patch_ordered(&req_text, &add, &remove, &order).map_err(|error| {
+        requirements::patch_lines(&req_text, &add, &remove, &exact, &order).map_err(|error| {
             PlanError {
                 path: req_path.clone(),
                 error,
@@ -493,8 +494,20 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                 .map(|e| (e.name.to_string(), fill(e.value, service))),
         );
     }
+    let in_compose = compose::services(&inputs.compose.text)
+        .ok()
+        .and_then(|all| all.into_iter().find(|s| s.name == service))
+        .map(|s| s.env)
+        .unwrap_or_default();
     for i in &off {
-        remove_env.extend(i.spec().env.iter().map(|e| e.name.to_string()));
+        // After `enable` and `disable` of one switched off by hand, only o11y's own values go.
+        let own = |e: &&EnvVar| {
+            !exact_only.contains(i)
+                || in_compose
+                    .iter()
+                    .any(|(n, v)| n == e.name && *v == fill(e.value, service))
+        };
+        remove_env.extend(i.spec().env.iter().filter(own).map(|e| e.name.to_string()));
     }
     let aws_needed = target.all.iter().any(|i| i.uses_aws() && still_on(i));
     if on.iter().any(|i| i.uses_aws()) {
@@ -509,11 +522,6 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     // What the service's env files set stays theirs: an `environment:` entry of the same name
     // would take precedence over it (docker compose's order) and blank a working value.
     let from_files = inputs.env_file_vars(service);
-    let in_compose = compose::services(&inputs.compose.text)
-        .ok()
-        .and_then(|all| all.into_iter().find(|s| s.name == service))
-        .map(|s| s.env)
-        .unwrap_or_default();
     let mut left_to_files: Vec<&str> = Vec::new();
     add_env.retain(|(n, _)| {
         let Some((_, _, f)) = from_files.iter().find(|(v, _, _)| v == n) else {
@@ -596,8 +604,14 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
             .collect(),
         remove_services: off
             .iter()
+            .filter(|i| !exact_only.contains(i))
             .flat_map(|i| i.spec().compose_services.iter())
             .map(|c| c.name)
+            .collect(),
+        remove_own_services: exact_only
+            .iter()
+            .flat_map(|i| i.spec().compose_services.iter())
+            .map(|c| (c.name, c.template))
             .collect(),
         extra_host: target.local.then_some(HOST_GATEWAY),
     };

@@ -174,11 +174,27 @@ pub fn patch_ordered(
     remove: &[&str],
     order: &[&str],
 ) -> Result<String, ParseError> {
+    patch_lines(text, add, remove, &[], order)
+}
+
+/// [`patch_ordered`], and also the lines that read exactly as one of `remove_exact` (o11y's own
+/// line for a package, `aws-xray-sdk>=2.15.0`) taken out, while the student's own line for
+/// the same package (`aws-xray-sdk`, `rollbar==0.16.3`) stays.
+pub fn patch_lines(
+    text: &str,
+    add: &[&str],
+    remove: &[&str],
+    remove_exact: &[&str],
+    order: &[&str],
+) -> Result<String, ParseError> {
     let mut out = text.to_string();
     // Remove from the bottom so earlier offsets stay valid.
     let remove: Vec<String> = remove.iter().map(|p| normalise(name_part(p))).collect();
     for l in listed(text)?.iter().rev() {
-        if remove.contains(&l.name) {
+        let exact = remove_exact
+            .iter()
+            .any(|p| text[l.start..l.end].trim() == p.trim());
+        if remove.contains(&l.name) || exact {
             out = remove_lines(&out, l.start, l.end.min(out.len()));
         }
     }

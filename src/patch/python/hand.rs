@@ -31,8 +31,6 @@ pub enum HandState {
         /// Where: the module (None for the app module itself) and its 1-based line.
         file: Option<String>,
         line: usize,
-        /// The code still imports or uses its package, so the package must stay.
-        in_use: bool,
     },
 }
 
@@ -82,17 +80,7 @@ pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandStat
                 // o11y's blocks go in as into a fresh file.
                 return Ok(HandState::None);
             }
-            let own = hand_written(text, &found);
-            let in_use = rule
-                .mentions
-                .iter()
-                .any(|m| own.contains(m) || others.iter().any(|o| o.contains(m)));
-            return Ok(HandState::Off {
-                call,
-                file,
-                line,
-                in_use,
-            });
+            return Ok(HandState::Off { call, file, line });
         }
     }
     if !touched {
