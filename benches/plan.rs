@@ -67,6 +67,7 @@ fn bench(name: &str, inputs: &Inputs, rounds: u32) {
         only: None,
         local: false,
         forced: Vec::new(),
+        adopt: Vec::new(),
     };
     // Warm up, and check the work is real.
     let p = plan(inputs, &target).unwrap();

@@ -115,6 +115,10 @@ pub struct InitArgs {
     /// gitpod and codespaces also write .env, so this workspace has the keys at once.
     #[arg(long, value_enum)]
     pub store: Option<crate::secrets::StoreKind>,
+    /// Replace your hand-made setup of these integrations with o11y's (comma-separated, or
+    /// `all`); without it, init offers this for a hand-made setup that is broken.
+    #[arg(long, value_name = "NAME|all", value_delimiter = ',', value_parser = parse_adopt)]
+    pub adopt: Vec<Adopt>,
     /// With `--store print`: print the export lines with their real values (on stdout).
     #[arg(long)]
     pub reveal: bool,
@@ -161,6 +165,52 @@ pub struct ApplyArgs {
     /// Leave local mode: take o11y's local block out of `.env`, back to the real services.
     #[arg(long)]
     pub cloud: bool,
+    /// Replace your hand-made setup of these integrations in the app module with o11y's
+    /// (comma-separated names, or `all`): the replaced lines are taken out, backed up first,
+    /// and `o11y undo` puts them back.
+    #[arg(long, value_name = "NAME|all", value_delimiter = ',', value_parser = parse_adopt)]
+    pub adopt: Vec<Adopt>,
+}
+
+/// What `--adopt` names: one integration, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopt {
+    All,
+    One(Integration),
+}
+
+impl Adopt {
+    /// The integrations a list of `--adopt` values names.
+    pub fn resolve(list: &[Adopt], all: &[Integration]) -> Vec<Integration> {
+        if list.contains(&Adopt::All) {
+            return all.to_vec();
+        }
+        let mut out: Vec<Integration> = list
+            .iter()
+            .filter_map(|a| match a {
+                Adopt::One(i) => Some(*i),
+                Adopt::All => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn parse_adopt(s: &str) -> Result<Adopt, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(Adopt::All);
+    }
+    <Integration as clap::ValueEnum>::from_str(s.trim(), true)
+        .map(Adopt::One)
+        .map_err(|_| {
+            let names: Vec<&str> = crate::integrations::all()
+                .iter()
+                .map(|i| i.name())
+                .collect();
+            format!("choose from {}, or all", names.join(", "))
+        })
 }
 
 #[derive(Debug, Args)]

@@ -182,6 +182,7 @@ pub fn plan_for(
         only,
         local: false,
         forced: Vec::new(),
+        adopt: Vec::new(),
     };
     Some(
         plan(inputs, &target)

@@ -508,3 +508,69 @@ fn doctor_after_apply_on_real_shapes() {
         }
     }
 }
+
+/// `apply --adopt rollbar` on the instructor's week-2 Rollbar setup (`@app.before_first_request`,
+/// which Flask 2.3 removed): plain `apply` only names the step; with the flag the student's
+/// lines go, o11y's come, the backend starts on today's Flask and its errors reach Rollbar;
+/// `undo` gives back the very bytes.
+#[test]
+fn adopt_replaces_a_broken_rollbar_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("examples/cruddur"), dir.path());
+    let d = dir.path();
+    let app = d.join("backend-flask/app.py");
+    let text = fs::read_to_string(&app).unwrap();
+    // As in omenking/aws-bootcamp-cruddur-2023 (branch week-9-again), app.py.
+    let student =
+        "import rollbar\nimport rollbar.contrib.flask\nfrom flask import got_request_exception\n";
+    let setup = "rollbar_access_token = os.getenv('ROLLBAR_ACCESS_TOKEN')\n@app.before_first_request\ndef init_rollbar():\n    \"\"\"init rollbar module\"\"\"\n    rollbar.init(\n        # access token\n        rollbar_access_token,\n        # environment name\n        'production',\n        # server root directory, makes tracebacks prettier\n        root=os.path.dirname(os.path.realpath(__file__)),\n        # flask already sets up logging\n        allow_logging_basic_config=False)\n\n    # send exceptions from `app` to rollbar, using flask's signal system.\n    got_request_exception.connect(rollbar.contrib.flask.report_exception, app)\n";
+    let text = format!("{student}{text}").replacen(
+        "app = Flask(__name__)\n",
+        &format!("app = Flask(__name__)\n{setup}"),
+        1,
+    );
+    fs::write(&app, &text).unwrap();
+    let original = tree(d);
+
+    let o = run_ok(d, &["plan", "--only", "rollbar"], 1);
+    assert!(
+        stderr(&o).contains("`o11y apply --adopt rollbar`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_ok(d, &["apply", "--adopt", "rollbar", "--yes"], 0);
+    assert!(
+        stderr(&o)
+            .contains("Rollbar: the hand-made setup in backend-flask/app.py is replaced by o11y's"),
+        "{}",
+        stderr(&o)
+    );
+    let patched = fs::read_to_string(&app).unwrap();
+    assert!(!patched.contains("@app.before_first_request"), "{patched}");
+    assert!(!patched.contains("rollbar_access_token"), "{patched}");
+    assert!(patched.contains("# >>> o11y:rollbar:setup"), "{patched}");
+    // A second run changes nothing, with the flag or without.
+    let applied = tree(d);
+    run_ok(d, &["apply", "--yes"], 0);
+    run_ok(d, &["apply", "--adopt", "rollbar", "--yes"], 0);
+    assert_eq!(tree(d), applied);
+    let checks = doctor_codes(d);
+    for id in ["rollbar.code", "project.flask"] {
+        let (s, r) = status_of(&checks, id);
+        assert_eq!(s, "ok", "{id}: {r}");
+    }
+
+    let listen = Listen::start();
+    let i = import(d, "backend-flask", "app", &["/rollbar/test"], &listen);
+    assert_once(&i, "the adopted Rollbar setup");
+    listen.wait_for("the rollbar route's message", 30, |v| {
+        v["signal"] == "rollbar" && v["title"] == "Hello World!"
+    });
+
+    run_ok(d, &["undo"], 0);
+    assert_eq!(
+        tree(d),
+        original,
+        "undo did not give back the student's lines"
+    );
+}

@@ -415,6 +415,7 @@ fn python_plan_never_panics_and_settles() {
         only: None,
         local: false,
         forced: Vec::new(),
+        adopt: Vec::new(),
     };
     let strategy = (
         app_file(),

@@ -29,8 +29,16 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failu
     } else {
         Vec::new()
     };
-    let plan =
-        super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), a.local, &[])?;
+    // `--adopt all` takes every integration switched on; one named is switched on too.
+    let mut enabled = super::shared::enabled(&p);
+    let adopt = crate::cli::Adopt::resolve(&a.adopt, &enabled);
+    for i in &adopt {
+        if !enabled.contains(i) {
+            enabled.push(*i);
+        }
+    }
+    enabled.sort();
+    let plan = super::shared::compute_plan(&p, enabled, a.only.clone(), a.local, &[], &adopt)?;
     let code = execute_with(&p, &plan, &quiet, a.yes, a.json, out)?;
     if a.local {
         say_local_mode(&quiet, out);

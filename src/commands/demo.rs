@@ -365,7 +365,8 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
     ));
 
     let p = project::detect(&root, true, None, integrations::all())?;
-    let plan = super::shared::compute_plan(&p, integrations::all().to_vec(), None, false, &[])?;
+    let plan =
+        super::shared::compute_plan(&p, integrations::all().to_vec(), None, false, &[], &[])?;
     let applied = apply::apply(&p.root, &plan)?;
     let added: usize = plan.edits.iter().map(|e| e.added_lines).sum();
     out.say(&format!(

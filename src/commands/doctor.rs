@@ -144,7 +144,7 @@ async fn fix(ctx: &Arc<Ctx>, report: &Report, out: &Printer) -> usize {
         if code.iter().any(|id| failing(id)) {
             // Planned under the lock, so that what is written is what was planned from.
             let _lock = apply::lock(&p.root);
-            match super::shared::compute_plan(p, ctx.enabled.clone(), None, false, &[]) {
+            match super::shared::compute_plan(p, ctx.enabled.clone(), None, false, &[], &[]) {
                 Ok(plan) if !plan.is_empty() => match apply::apply(&p.root, &plan) {
                     Ok(a) => {
                         out.success(&format!(

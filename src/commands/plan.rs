@@ -7,8 +7,14 @@ use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &PlanArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let p = super::shared::find_project(g)?;
-    let plan =
-        super::shared::compute_plan(&p, super::shared::enabled(&p), a.only.clone(), false, &[])?;
+    let plan = super::shared::compute_plan(
+        &p,
+        super::shared::enabled(&p),
+        a.only.clone(),
+        false,
+        &[],
+        &[],
+    )?;
     if a.json {
         out.json_pretty(&plan);
         return Ok(if plan.is_empty() {

@@ -118,6 +118,7 @@ pub fn compute_plan(
     only: Option<Vec<Integration>>,
     local: bool,
     forced: &[Integration],
+    adopt: &[Integration],
 ) -> Result<Plan, Failure> {
     let inputs = p.inputs()?;
     let target = Target {
@@ -126,6 +127,7 @@ pub fn compute_plan(
         only,
         local,
         forced: forced.to_vec(),
+        adopt: adopt.to_vec(),
     };
     let plan = crate::patch::plan::plan(&inputs, &target)?;
     if let Some(e) = plan

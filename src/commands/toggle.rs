@@ -18,7 +18,7 @@ pub fn run(g: &Global, a: &ToggleArgs, on: bool, out: &Printer) -> Result<ExitSt
     let by_hand = super::shared::switched_off(&p)
         .into_iter()
         .find(|s| s.integration == a.name);
-    let plan = super::shared::compute_plan(&p, enabled, None, false, &forced)?;
+    let plan = super::shared::compute_plan(&p, enabled, None, false, &forced, &[])?;
     out.say(&format!(
         "{} {}:",
         if on { "Switching on" } else { "Switching off" },

@@ -304,9 +304,33 @@ fn flask_pitfalls(c: Arc<Ctx>) -> CheckFuture {
             && (dockerfile.contains("opentelemetry-instrument")
                 || compose.contains("opentelemetry-instrument"));
         if code.contains("before_first_request") && !old_flask {
+            // The integrations whose hand-made setups are known to sit there can be adopted.
+            let adoptable: Vec<_> = c
+                .all
+                .iter()
+                .filter(|i| {
+                    i.spec()
+                        .hand_made
+                        .iter()
+                        .any(|h| h.flaws.iter().any(|f| f.pattern == "before_first_request"))
+                })
+                .collect();
+            let hint = if adoptable.is_empty() {
+                "move that code into `with app.app_context():` right after `app = Flask(__name__)`"
+                    .to_string()
+            } else {
+                let titles: Vec<&str> = adoptable.iter().map(|i| i.title()).collect();
+                let names: Vec<&str> = adoptable.iter().map(|i| i.name()).collect();
+                format!(
+                    "move that code into `with app.app_context():` right after `app = Flask(__name__)`; if it is your {} setup, `o11y apply --adopt {}` replaces it with o11y's (`o11y plan --only {}` shows it)",
+                    titles.join(" or "),
+                    names.join(","),
+                    names.join(",")
+                )
+            };
             Outcome::fail(
                 format!("{app_path} (or a module it imports) uses @app.before_first_request, which Flask 2.3 removed: the backend will not start"),
-                "move that code into `with app.app_context():` right after `app = Flask(__name__)` (`o11y plan --only rollbar` shows it)",
+                hint,
             )
         } else if zero_code
             && (debug_env.is_match(&compose)

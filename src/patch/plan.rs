@@ -96,6 +96,8 @@ pub struct Target {
     pub local: bool,
     /// Switched on even where the student switched it off by hand (`o11y enable NAME`).
     pub forced: Vec<Integration>,
+    /// Whose hand-made setup in the app module is replaced by o11y's (`apply --adopt NAME`).
+    pub adopt: Vec<Integration>,
 }
 
 /// The `extra_hosts` entry that lets a container reach the host on Linux as on Docker Desktop.
@@ -267,7 +269,9 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     let in_scope = |i: Integration| target.only.as_ref().is_none_or(|o| o.contains(&i));
     let by_hand_off: Vec<SwitchedOff> = switched_off(inputs, &target.all);
     let left_off = |i: &Integration| {
-        !target.forced.contains(i) && by_hand_off.iter().any(|s| s.integration == *i)
+        !target.forced.contains(i)
+            && !target.adopt.contains(i)
+            && by_hand_off.iter().any(|s| s.integration == *i)
     };
     let on: Vec<Integration> = target
         .all
@@ -337,8 +341,11 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                     .iter()
                     .find(|h| h.file == *file)
                     .filter(|_| {
-                        !(*file == PyFile::App && by_hand_off.iter().any(|s| s.integration == *i))
+                        !(*file == PyFile::App
+                            && by_hand_off.iter().any(|s| s.integration == *i)
+                            && !target.adopt.contains(i))
                     }),
+                adopt: *file == PyFile::App && target.adopt.contains(i),
             })
             .filter(|w| w.blocks.iter().any(|b| b.file == *file))
             .filter(|w| {
@@ -395,6 +402,22 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
                     ));
                 }
             }
+        }
+        if *file == PyFile::App {
+            for i in on.iter().filter(|i| target.adopt.contains(i)) {
+                if !out.adopted.iter().any(|(a, _)| a == i) {
+                    plan.notes.push(format!(
+                        "{} has no hand-made setup in {path} to replace; o11y wires it in as usual.",
+                        i.title()
+                    ));
+                }
+            }
+        }
+        for (i, n) in &out.adopted {
+            plan.notes.push(format!(
+                "{}: the hand-made setup in {path} is replaced by o11y's ({n} statement(s) taken out; `o11y undo` puts them back).",
+                i.title()
+            ));
         }
         for (i, warning) in out.hand_done {
             if *file == PyFile::App {

@@ -507,6 +507,11 @@ impl Project {
         }
     }
 
+    /// The app module's path, relative to the project root.
+    pub fn app_path(&self) -> String {
+        join(&self.backend_dir, &self.app_file)
+    }
+
     /// Reads every file the plan looks at.
     pub fn inputs(&self) -> Result<Inputs, ProjectError> {
         let compose =

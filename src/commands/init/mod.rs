@@ -111,7 +111,38 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
             .join(", ")
     ));
 
-    let plan = super::shared::compute_plan(&p, chosen.clone(), None, a.local, &[])?;
+    let mut adopt = crate::cli::Adopt::resolve(&a.adopt, &chosen);
+    let mut plan = super::shared::compute_plan(&p, chosen.clone(), None, a.local, &[], &adopt)?;
+    // A broken hand-made setup in the app module: offer to replace it with o11y's.
+    if interactive && !a.yes {
+        let app = p.app_path();
+        let broken: Vec<(Integration, String)> = chosen
+            .iter()
+            .filter(|i| !adopt.contains(i))
+            .filter_map(|i| {
+                plan.manual
+                    .iter()
+                    .find(|m| {
+                        m.integration == i.name() && m.file == app && m.place.contains("--adopt")
+                    })
+                    .map(|m| (*i, m.reason.clone()))
+            })
+            .collect();
+        for (i, reason) in &broken {
+            if out.ask_yes_no(
+                &format!(
+                    "Your hand-made {} setup in {app} needs fixing: {reason}. Replace it with o11y's (the lines are backed up; `o11y undo` puts them back)?",
+                    i.title()
+                ),
+                false,
+            )? {
+                adopt.push(*i);
+            }
+        }
+        if !broken.is_empty() && !adopt.is_empty() {
+            plan = super::shared::compute_plan(&p, chosen.clone(), None, a.local, &[], &adopt)?;
+        }
+    }
     if !interactive && !a.yes && !a.dry_run && !plan.is_empty() {
         return Err(Failure::new(
             format!(

@@ -42,6 +42,10 @@ type Commented = (String, Option<String>, usize);
 /// `lib/honeycomb.py` and is called from app.py is the student's setup all the same.
 pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandState, ParseError> {
     let found = blocks(text, ctx.known)?;
+    // Once o11y's own blocks for it are in the file, they are its setup.
+    if owner(rule, ctx).is_some_and(|i| found.iter().any(|b| b.integration == i)) {
+        return Ok(HandState::None);
+    }
     let app = rule.file == PyFile::App;
     let linked: &[crate::patch::Source] = if app { ctx.linked } else { &[] };
     let (code, others) = running(text, &found, linked);
@@ -63,13 +67,8 @@ pub fn hand_state(text: &str, rule: &HandMade, ctx: &Context) -> Result<HandStat
         .filter(|c| !live(c))
         .map(|c| c.to_string())
         .collect();
-    // The setup's calls commented out, where o11y's own blocks for it are not there.
-    let ours = ctx
-        .known
-        .iter()
-        .find(|i| i.spec().hand_made.iter().any(|h| std::ptr::eq(h, rule)))
-        .is_some_and(|i| found.iter().any(|b| b.integration == *i));
-    if !ours && missing.len() == rule.complete.len() {
+    // The setup's calls commented out.
+    if missing.len() == rule.complete.len() {
         let mut calls = missing.clone();
         if app {
             calls.extend(setup_helpers(rule.complete, linked));
@@ -164,6 +163,14 @@ fn running(text: &str, found: &[Found], linked: &[crate::patch::Source]) -> (Str
         .map(|s| hand_written(&blank_idle(&s.text, &called), &[]))
         .collect();
     (own, others)
+}
+
+/// The integration a rule belongs to.
+fn owner(rule: &HandMade, ctx: &Context) -> Option<crate::spec::Integration> {
+    ctx.known
+        .iter()
+        .copied()
+        .find(|i| i.spec().hand_made.iter().any(|h| std::ptr::eq(h, rule)))
 }
 
 /// `text` with its import statements and uncalled plain functions blanked (line breaks kept,

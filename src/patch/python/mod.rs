@@ -5,6 +5,7 @@
 //! comments, so the next run recognises it. Code a student wrote by hand is never rewritten:
 //! complete hand-made setups are left alone, incomplete ones get a manual step instead.
 
+mod adopt;
 mod context;
 mod hand;
 mod markers;
@@ -33,6 +34,8 @@ pub struct PyOutcome {
     pub manual: Vec<ManualStep>,
     /// Integrations found complete by hand, left as they are.
     pub hand_done: Vec<(Integration, Option<String>)>,
+    /// Integrations whose hand-made setup was taken out for o11y's, with how many statements.
+    pub adopted: Vec<(Integration, usize)>,
 }
 
 /// One integration's wish for this file.
@@ -41,6 +44,8 @@ pub struct Want<'a> {
     pub integration: Integration,
     pub blocks: &'a [PyBlock],
     pub hand_made: Option<&'a HandMade>,
+    /// Replace the student's hand-made setup of it with o11y's blocks (`apply --adopt`).
+    pub adopt: bool,
 }
 
 /// Adds the missing blocks of `want` and removes every block of `remove`.
@@ -87,10 +92,18 @@ fn patch_once(
     let mut wants: Vec<&Want> = want.iter().collect();
     wants.sort_by_key(|w| w.integration);
     for w in wants {
-        let state = match w.hand_made {
+        let mut state = match w.hand_made {
             Some(rule) => hand_state(&out, rule, ctx)?,
             None => HandState::None,
         };
+        if let (true, Some(rule)) = (w.adopt, w.hand_made) {
+            if state != HandState::None {
+                let (stripped, n) = adopt::strip(&out, rule, &blocks(&out, ctx.known)?)?;
+                out = stripped;
+                outcome.adopted.push((w.integration, n));
+                state = HandState::None;
+            }
+        }
         let present: Vec<String> = blocks(&out, ctx.known)?
             .into_iter()
             .filter(|b| b.integration == w.integration)
@@ -126,10 +139,18 @@ fn patch_once(
                         file: path.to_string(),
                         integration: w.integration.name().to_string(),
                         reason: reason.clone(),
-                        place: format!(
-                            "fix the hand-made {} code, or replace it with o11y's blocks below",
-                            w.integration.title()
-                        ),
+                        place: if file == PyFile::App {
+                            format!(
+                                "fix the hand-made {} code, or have `o11y apply --adopt {}` replace it with o11y's blocks below",
+                                w.integration.title(),
+                                w.integration
+                            )
+                        } else {
+                            format!(
+                                "fix the hand-made {} code, or replace it with o11y's blocks below",
+                                w.integration.title()
+                            )
+                        },
                         snippet,
                     });
                 }
