@@ -27,6 +27,11 @@ pub struct Global {
     /// The project folder (the one with docker-compose.yml). Default: this folder or a parent.
     #[arg(long, global = true, value_name = "DIR", env = crate::env::PROJECT)]
     pub project: Option<PathBuf>,
+    /// The compose file, when it is not docker-compose.yml (or compose.yaml): the one your
+    /// workspace starts with `docker compose -f FILE up`. Default: COMPOSE_FILE, then the
+    /// standard names, then the file .gitpod.yml or the dev container names.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub compose: Option<PathBuf>,
     /// The backend's service name in the compose file. Default: o11y.toml, then `backend-flask`,
     /// then the one service whose build folder holds requirements.txt and a Flask app.
     #[arg(long, global = true, value_name = "NAME")]

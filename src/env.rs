@@ -15,6 +15,8 @@ const fn var(name: &'static str, why: &'static str) -> Var {
 }
 
 pub const PROJECT: &str = "O11Y_PROJECT";
+pub const COMPOSE_FILE: &str = "COMPOSE_FILE";
+pub const COMPOSE_PATH_SEPARATOR: &str = "COMPOSE_PATH_SEPARATOR";
 pub const PYTHON: &str = "O11Y_PYTHON";
 pub const NO_COLOR: &str = "NO_COLOR";
 pub const COLUMNS: &str = "COLUMNS";
@@ -34,6 +36,14 @@ pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
 /// AWS_CONFIG_FILE, AWS_ENDPOINT_URL_*, ...).
 pub const CATALOGUE: &[Var] = &[
     var(PROJECT, "the project folder, as --project"),
+    var(
+        COMPOSE_FILE,
+        "docker compose's own: the compose file (the first of its list), as --compose",
+    ),
+    var(
+        COMPOSE_PATH_SEPARATOR,
+        "docker compose's own: what separates the files of COMPOSE_FILE",
+    ),
     var(PYTHON, "the Python `demo` runs the backend with"),
     var(
         "O11Y_HONEYCOMB_API",

@@ -484,6 +484,7 @@ fn doctor_after_apply_on_real_shapes() {
         "helper-call-commented",
         "helper-imported-by-routes",
         "rollbar-never-called",
+        "other-compose-name",
     ] {
         let dir = project(name);
         let d = dir.path();
@@ -572,5 +573,50 @@ fn adopt_replaces_a_broken_rollbar_setup() {
         tree(d),
         original,
         "undo did not give back the student's lines"
+    );
+}
+
+/// A project with no docker-compose.yml: the file the workspace starts is found, and without
+/// one the candidates are named with `--compose FILE`; COMPOSE_FILE and `--compose` choose.
+#[test]
+fn the_compose_file_the_workspace_starts_is_found() {
+    let dir = project("other-compose-name");
+    let d = dir.path();
+    let o = run_ok(d, &["plan"], 1);
+    assert!(
+        stderr(&o).contains("(compose file docker-compose-gitpod.yml,"),
+        "{}",
+        stderr(&o)
+    );
+    fs::remove_file(d.join(".gitpod.yml")).unwrap();
+    let o = run_ok(d, &["plan"], 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("these look like compose files: docker-compose-gitpod.yml, docker-compose-local.yml, docker-compose-nginx.yml"),
+        "{err}"
+    );
+    assert!(err.contains("--compose FILE"), "{err}");
+    let o = run_ok(d, &["--compose", "docker-compose-local.yml", "plan"], 1);
+    assert!(
+        stderr(&o).contains("(compose file docker-compose-local.yml,"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_clean(
+        d,
+        "plan",
+        &[],
+        &[("COMPOSE_FILE", "docker-compose-nginx.yml:other.yml".into())],
+    );
+    assert!(
+        stderr(&o).contains("(compose file docker-compose-nginx.yml, backend service `api`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_ok(d, &["--compose", "nope.yml", "plan"], 2);
+    assert!(
+        stderr(&o).contains("nope.yml (--compose) does not exist"),
+        "{}",
+        stderr(&o)
     );
 }

@@ -10,18 +10,15 @@ use std::process::Command;
 
 use common::*;
 
+/// The compose file o11y took for the project, as its project line names it.
 fn compose_file(dir: &Path) -> String {
-    for n in [
-        "compose.yaml",
-        "compose.yml",
-        "docker-compose.yml",
-        "docker-compose.yaml",
-    ] {
-        if dir.join(n).is_file() {
-            return n.to_string();
-        }
-    }
-    panic!("no compose file in {}", dir.display());
+    let o = run(dir, &["plan"]);
+    let err = stderr(&o);
+    let at = err
+        .find("(compose file ")
+        .unwrap_or_else(|| panic!("no project line in:\n{err}"))
+        + "(compose file ".len();
+    err[at..].split(',').next().unwrap().to_string()
 }
 
 fn check_compose(dir: &Path) {
@@ -197,6 +194,7 @@ variants! {
     helper_call_commented => "helper-call-commented",
     helper_imported_by_routes => "helper-imported-by-routes",
     rollbar_never_called => "rollbar-never-called",
+    other_compose_name => "other-compose-name",
     server_py => "server-py",
     gunicorn_module => "gunicorn-module",
     package_factory => "package-factory",

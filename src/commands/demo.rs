@@ -364,7 +364,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
         root.display()
     ));
 
-    let p = project::detect(&root, true, None, integrations::all())?;
+    let p = project::detect(&root, true, None, None, integrations::all())?;
     let plan =
         super::shared::compute_plan(&p, integrations::all().to_vec(), None, false, &[], &[])?;
     let applied = apply::apply(&p.root, &plan)?;

@@ -48,8 +48,14 @@ pub fn find_project(g: &Global) -> Result<Project, Failure> {
             "pass the folder that holds docker-compose.yml with `--project DIR`",
         )));
     }
-    project::detect(&start, exact, g.service.as_deref(), integrations::all())
-        .map_err(|e| cause(e.into()))
+    project::detect(
+        &start,
+        exact,
+        g.service.as_deref(),
+        g.compose.as_deref(),
+        integrations::all(),
+    )
+    .map_err(|e| cause(e.into()))
 }
 
 /// The project, found again under o11y's lock on it once an interrupted apply was put back:

@@ -44,8 +44,15 @@ pub fn compose_command() -> &'static str {
 
 #[derive(Debug, Error)]
 pub enum ProjectError {
-    #[error("no compose file found: looked for {names} in {dirs}")]
-    NoCompose { names: String, dirs: String },
+    #[error("no compose file found: looked for {names} in {dirs}{}", candidates_line(.candidates))]
+    NoCompose {
+        names: String,
+        dirs: String,
+        /// Other files there that look like compose files (`docker-compose-gitpod.yml`).
+        candidates: Vec<String>,
+    },
+    #[error("the compose file {path} ({from}) does not exist")]
+    NoSuchCompose { path: String, from: String },
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
     #[error("cannot read {path}: it is not a regular file but a device, a pipe or a socket (or a link to one)")]
@@ -79,8 +86,15 @@ pub enum ProjectError {
 impl crate::exit::Hint for ProjectError {
     fn hint(&self) -> String {
         match self {
+            ProjectError::NoCompose { candidates, .. } if !candidates.is_empty() => format!(
+                "pass the one your workspace starts with `--compose FILE` (`o11y --compose {} plan`), or set COMPOSE_FILE",
+                candidates[0]
+            ),
             ProjectError::NoCompose { .. } => {
                 "run o11y inside your project (the folder with docker-compose.yml), or pass `--project DIR`".into()
+            }
+            ProjectError::NoSuchCompose { .. } => {
+                "check the name (`ls *compose*`), or leave --compose and COMPOSE_FILE out to let o11y look for it".into()
             }
             ProjectError::Read { .. } => {
                 "check that the file exists and that you may read it (`ls -l`), then run o11y again".into()
@@ -130,11 +144,119 @@ pub struct Project {
     pub known: Vec<Integration>,
 }
 
-fn find_compose(dir: &Path) -> Option<String> {
-    COMPOSE_NAMES
-        .iter()
-        .find(|n| dir.join(n).is_file())
-        .map(|n| n.to_string())
+fn candidates_line(c: &[String]) -> String {
+    if c.is_empty() {
+        String::new()
+    } else {
+        format!("; these look like compose files: {}", c.join(", "))
+    }
+}
+
+/// The compose file of `dir`, as docker compose would take it there: COMPOSE_FILE (of this
+/// shell, else of the folder's `.env`), then the standard names; else the file the
+/// workspace starts (`docker compose -f docker-compose-gitpod.yml up` in .gitpod.yml or
+/// an automations file, `dockerComposeFile` of the dev container). With where it came from.
+fn find_compose(dir: &Path) -> Result<Option<(String, String)>, ProjectError> {
+    let from_env = std::env::var(crate::env::COMPOSE_FILE)
+        .ok()
+        .map(|v| (v, "COMPOSE_FILE".to_string()))
+        .or_else(|| {
+            let text = read_text(dir, ".env").ok().flatten()?;
+            crate::patch::envfile::parse(&text)
+                .into_iter()
+                .find(|(k, _)| k == crate::env::COMPOSE_FILE)
+                .map(|(_, v)| (v, "COMPOSE_FILE in .env".to_string()))
+        });
+    if let Some((list, from)) = from_env.filter(|(v, _)| !v.trim().is_empty()) {
+        let sep = std::env::var(crate::env::COMPOSE_PATH_SEPARATOR)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| ":".into());
+        let first = list.split(sep.as_str()).next().unwrap_or("").trim();
+        let rel = first.trim_start_matches("./").to_string();
+        if rel.contains("..") || Path::new(&rel).is_absolute() {
+            return Ok(None);
+        }
+        // Not in this folder: a parent folder may hold it.
+        return Ok(dir.join(&rel).is_file().then_some((rel, from)));
+    }
+    if let Some(n) = COMPOSE_NAMES.iter().find(|n| dir.join(n).is_file()) {
+        return Ok(Some((n.to_string(), String::new())));
+    }
+    Ok(started_compose(dir))
+}
+
+/// The compose file a workspace start file names: `-f FILE` / `--file FILE` of a `docker
+/// compose` (or `docker-compose`) line, or the dev container's `dockerComposeFile`.
+fn started_compose(dir: &Path) -> Option<(String, String)> {
+    static FLAG: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let flag = FLAG.get_or_init(|| {
+        regex::Regex::new(r#"docker[ -]compose\b[^\n]*?(?:-f|--file)(?:\s+|=)["']?([^\s"';&|]+)"#)
+            .expect("a valid pattern")
+    });
+    for start in [
+        ".gitpod.yml",
+        ".gitpod/automations.yaml",
+        ".ona/automations.yaml",
+        ".devcontainer/devcontainer.json",
+    ] {
+        let Ok(Some(text)) = read_text(dir, start) else {
+            continue;
+        };
+        let mut named: Vec<String> = flag
+            .captures_iter(&text)
+            .map(|c| c[1].to_string())
+            .collect();
+        if start.ends_with(".json") {
+            // Relative to the .devcontainer folder.
+            let files: Vec<String> =
+                match jsonc_parser::parse_to_value(text.as_str(), &Default::default()) {
+                    Ok(Some(jsonc_parser::JsonValue::Object(o))) => {
+                        match o.get("dockerComposeFile") {
+                            Some(jsonc_parser::JsonValue::String(s)) => vec![s.to_string()],
+                            Some(jsonc_parser::JsonValue::Array(a)) => a
+                                .iter()
+                                .filter_map(|x| match x {
+                                    jsonc_parser::JsonValue::String(s) => Some(s.to_string()),
+                                    _ => None,
+                                })
+                                .collect(),
+                            _ => Vec::new(),
+                        }
+                    }
+                    _ => Vec::new(),
+                };
+            named.extend(files.into_iter().map(|f| {
+                let f = f.trim_start_matches("./").to_string();
+                match f.strip_prefix("../") {
+                    Some(up) => up.to_string(),
+                    None => format!(".devcontainer/{f}"),
+                }
+            }));
+        }
+        for n in named {
+            let rel = n.trim_start_matches("./").to_string();
+            if !rel.contains("..") && !Path::new(&rel).is_absolute() && dir.join(&rel).is_file() {
+                return Some((rel, format!("the one {start} starts")));
+            }
+        }
+    }
+    None
+}
+
+/// Files of `dir` that look like compose files by their name.
+fn compose_candidates(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml")))
+        .collect();
+    out.sort();
+    out
 }
 
 /// The largest project file o11y reads (an app.py of tens of megabytes is already far past
@@ -191,26 +313,52 @@ pub fn detect(
     start: &Path,
     exact: bool,
     service_flag: Option<&str>,
+    compose_flag: Option<&Path>,
     known: &[Integration],
 ) -> Result<Project, ProjectError> {
     let mut dirs = Vec::new();
     let mut dir = Some(start);
-    let (root, compose) = loop {
-        let Some(d) = dir else {
-            return Err(ProjectError::NoCompose {
-                names: COMPOSE_NAMES.join(", "),
-                dirs: if dirs.len() > 1 {
-                    format!("{} and its parent folders", dirs[0])
-                } else {
-                    dirs.first().cloned().unwrap_or_default()
-                },
-            });
-        };
-        dirs.push(d.display().to_string());
-        if let Some(c) = find_compose(d) {
-            break (d.to_path_buf(), c);
+    let (root, compose) = match compose_flag {
+        // `--compose FILE`: relative to the project folder (or this one); its folder is the root.
+        Some(flag) => {
+            let path = start.join(flag);
+            if !path.is_file() {
+                return Err(ProjectError::NoSuchCompose {
+                    path: flag.display().to_string(),
+                    from: "--compose".into(),
+                });
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let root = path.parent().unwrap_or(start).to_path_buf();
+            (root, name)
         }
-        dir = if exact { None } else { d.parent() };
+        None => {
+            loop {
+                let Some(d) = dir else {
+                    let mut names = COMPOSE_NAMES.join(", ");
+                    if let Ok(v) = std::env::var(crate::env::COMPOSE_FILE) {
+                        names = format!("COMPOSE_FILE's {v}, {names}");
+                    }
+                    return Err(ProjectError::NoCompose {
+                    names: format!("{names}, and a `docker compose -f FILE` in the workspace's start files"),
+                    dirs: if dirs.len() > 1 {
+                        format!("{} and its parent folders", dirs[0])
+                    } else {
+                        dirs.first().cloned().unwrap_or_default()
+                    },
+                    candidates: compose_candidates(start),
+                });
+                };
+                dirs.push(d.display().to_string());
+                if let Some((c, _)) = find_compose(d)? {
+                    break (d.to_path_buf(), c);
+                }
+                dir = if exact { None } else { d.parent() };
+            }
+        }
     };
     let config = match read_text(&root, config::FILE)? {
         Some(t) => config::parse(&t, known).map_err(|error| ProjectError::Parse {
