@@ -485,6 +485,7 @@ fn doctor_after_apply_on_real_shapes() {
         "helper-imported-by-routes",
         "rollbar-never-called",
         "other-compose-name",
+        "app-elsewhere",
     ] {
         let dir = project(name);
         let d = dir.path();

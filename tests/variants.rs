@@ -195,6 +195,7 @@ variants! {
     helper_imported_by_routes => "helper-imported-by-routes",
     rollbar_never_called => "rollbar-never-called",
     other_compose_name => "other-compose-name",
+    app_elsewhere => "app-elsewhere",
     server_py => "server-py",
     gunicorn_module => "gunicorn-module",
     package_factory => "package-factory",

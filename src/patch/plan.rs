@@ -492,13 +492,17 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
         .collect();
     let req_before = inputs.requirements.as_ref().map(|s| s.text.clone());
     let req_text = req_before.clone().unwrap_or_default();
-    let exact: Vec<&str> = exact_only
-        .iter()
-        .flat_map(|i| i.spec().packages.iter().copied())
-        .filter(|p| !remove.contains(p))
-        .collect();
+    // o11y takes out only the lines it wrote (`blinker>=1.9.0`); the student's own line for a
+    // package (`blinker==1.9.0`) stays, as their code may need it.
+    let mut exact: Vec<&str> = remove.clone();
+    exact.extend(
+        exact_only
+            .iter()
+            .flat_map(|i| i.spec().packages.iter().copied())
+            .filter(|p| !remove.contains(p)),
+    );
     let req_after =
-        requirements::patch_lines(&req_text, &add, &remove, &exact, &order).map_err(|error| {
+        requirements::patch_lines(&req_text, &add, &[], &exact, &order).map_err(|error| {
             PlanError {
                 path: req_path.clone(),
                 error,

@@ -493,7 +493,7 @@ pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Optio
         .filter(|v| !v.contains('$'))
         .or_else(|| dockerfile_env(&dockerfile, "FLASK_APP"));
     if let Some(found) = flask_app.as_deref().and_then(from_spec) {
-        return Some(found);
+        return Some(follow_app(&dir, found));
     }
     let command = svc
         .command
@@ -503,10 +503,10 @@ pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Optio
         .as_deref()
         .and_then(|c| app_in_command(c, &from_spec))
     {
-        return Some(found);
+        return Some(follow_app(&dir, found));
     }
     if let Some(found) = exists("app.py").or_else(|| exists("wsgi.py")) {
-        return Some(found);
+        return Some(follow_app(&dir, found));
     }
     let mut creating = Vec::new();
     python_files(&dir, "", 0, &mut creating);
@@ -519,6 +519,57 @@ pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Optio
     match creating.as_slice() {
         [one] => Some(one.clone()),
         _ => None,
+    }
+}
+
+/// The module that creates the app `rel` serves: `rel` itself when it calls `Flask(...)`,
+/// else the backend module it imports the app (or its factory) from, followed up to three
+/// steps (`manage.py`: `from project import app` → `project/__init__.py`).
+fn follow_app(dir: &Path, rel: String) -> String {
+    let read = |rel: &str| {
+        crate::patch::apply::read_regular(&dir.join(rel), MAX_FILE)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+    };
+    let mut at = rel.clone();
+    for _ in 0..3 {
+        let Some(text) = read(&at) else {
+            return rel;
+        };
+        if crate::patch::python::creates_flask_app(&text) {
+            return at;
+        }
+        let package = Path::new(&at)
+            .parent()
+            .map(|p| p.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let next = crate::patch::python::imports(&text)
+            .into_iter()
+            .find_map(|i| {
+                if !i.names.iter().any(|n| n == "app" || n == "create_app") {
+                    return None;
+                }
+                // Relative imports start from the module's package, one folder up for each
+                // further dot; absolute ones from the backend folder.
+                let mut base = PathBuf::from(if i.dots == 0 { "" } else { package.as_str() });
+                for _ in 1..i.dots.max(1) {
+                    base.pop();
+                }
+                let path = base.join(i.module.replace('.', "/"));
+                let path = path.to_string_lossy().trim_start_matches('/').to_string();
+                [format!("{path}.py"), format!("{path}/__init__.py")]
+                    .into_iter()
+                    .find(|c| !c.contains("..") && dir.join(c).is_file())
+            });
+        match next {
+            Some(n) => at = n,
+            None => return rel,
+        }
+    }
+    if read(&at).is_some_and(|t| crate::patch::python::creates_flask_app(&t)) {
+        at
+    } else {
+        rel
     }
 }
 

@@ -160,18 +160,43 @@ fn patch_once(
             HandState::Off { .. } => continue,
             HandState::None => {}
         }
-        for b in missing {
+        // All of an integration's blocks in this file, or none: imports without the setup
+        // they are for would be a half-made change.
+        let before = out.clone();
+        let mut failed: Option<(&PyBlock, String)> = None;
+        for b in &missing {
             if route_taken(b.template, &out, ctx) {
                 continue;
             }
             match place(&out, w.integration, b, ctx)? {
                 Ok(next) => out = next,
                 Err(reason) => {
-                    outcome
-                        .manual
-                        .push(manual(path, w.integration, b, &out, ctx, &reason))
+                    failed = Some((b, reason));
+                    break;
                 }
             }
+        }
+        if let Some((b, reason)) = failed {
+            out = before;
+            let mut step = manual(path, w.integration, b, &out, ctx, &reason);
+            if missing.len() > 1 {
+                let vars = Vars::of(&out, ctx, None);
+                step.snippet.clear();
+                for m in missing
+                    .iter()
+                    .filter(|m| !route_taken(m.template, &out, ctx))
+                {
+                    step.snippet
+                        .push_str(&format!("# {}:\n", m.anchor.describe()));
+                    step.snippet
+                        .push_str(&render(m.template, &vars, "", "    ", "\n"));
+                }
+                step.place = format!(
+                    "all of o11y's {} code below, by hand (o11y added none of it here, so that no part is left without the rest)",
+                    w.integration.title()
+                );
+            }
+            outcome.manual.push(step);
         }
     }
     if out != text {
