@@ -486,6 +486,7 @@ fn doctor_after_apply_on_real_shapes() {
         "rollbar-never-called",
         "other-compose-name",
         "app-elsewhere",
+        "several-services",
     ] {
         let dir = project(name);
         let d = dir.path();
@@ -620,4 +621,49 @@ fn the_compose_file_the_workspace_starts_is_found() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Several services built from the backend's folder, one Flask app: the one whose command runs
+/// it is the backend; two that both run one are refused with their names.
+#[test]
+fn of_a_web_and_a_worker_the_web_is_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("examples/cruddur"), dir.path());
+    let d = dir.path();
+    let compose = d.join("docker-compose.yml");
+    let text = fs::read_to_string(&compose).unwrap().replacen(
+        "  backend-flask:\n",
+        "  worker:\n    build: ./backend-flask\n    command: celery -A tasks worker\n  web:\n    command: python3 -m flask run --host=0.0.0.0 --port=4567\n",
+        1,
+    );
+    fs::write(&compose, &text).unwrap();
+    fs::write(
+        d.join("backend-flask/tasks.py"),
+        "from celery import Celery\n\napp = Celery('tasks')\n",
+    )
+    .unwrap();
+    let o = run_ok(d, &["plan"], 1);
+    assert!(
+        stderr(&o).contains("backend service `web` in backend-flask/"),
+        "{}",
+        stderr(&o)
+    );
+    // A second service that runs the Flask app too: o11y cannot tell, and says which.
+    fs::write(
+        &compose,
+        text.replace(
+            "command: celery -A tasks worker",
+            "command: gunicorn app:app",
+        ),
+    )
+    .unwrap();
+    let o = run_ok(d, &["plan"], 2);
+    assert!(
+        stderr(&o).contains(
+            "several services in docker-compose.yml look like a Flask backend: worker, web"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--service NAME"), "{}", stderr(&o));
 }

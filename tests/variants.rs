@@ -40,9 +40,16 @@ fn check_compose(dir: &Path) {
             fs::write(copy.path().join(item), "").unwrap();
         }
     }
+    // Variables the project's own .env would set (`${FLASK_HOST_PORT}:5000`) get a stand-in.
+    let vars: Vec<String> = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+        .unwrap()
+        .captures_iter(&text)
+        .map(|c| c[1].to_string())
+        .collect();
     let dir = copy.path();
     let o = Command::new("docker-compose")
         .current_dir(dir)
+        .envs(vars.iter().map(|v| (v.as_str(), "1")))
         .arg("-f")
         .arg(compose_file(dir))
         .args(["config", "-q"])
@@ -196,6 +203,7 @@ variants! {
     rollbar_never_called => "rollbar-never-called",
     other_compose_name => "other-compose-name",
     app_elsewhere => "app-elsewhere",
+    several_services => "several-services",
     server_py => "server-py",
     gunicorn_module => "gunicorn-module",
     package_factory => "package-factory",

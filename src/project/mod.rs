@@ -412,6 +412,41 @@ pub fn detect(
                         })
                     })
                     .collect();
+                // Several built from backend folders (a web and a worker from one folder): the
+                // one whose command runs a Flask app; a worker's `python worker.py` or
+                // `celery -A tasks worker` runs a module that creates none.
+                let flask = if flask.len() > 1 {
+                    let running: Vec<_> = flask
+                        .iter()
+                        .copied()
+                        .filter(|s| {
+                            runs_flask(
+                                &root,
+                                &context_dir(s.build_context.as_deref().unwrap_or("")),
+                                s,
+                            ) == Some(true)
+                        })
+                        .collect();
+                    let maybe: Vec<_> = flask
+                        .iter()
+                        .copied()
+                        .filter(|s| {
+                            runs_flask(
+                                &root,
+                                &context_dir(s.build_context.as_deref().unwrap_or("")),
+                                s,
+                            ) != Some(false)
+                        })
+                        .collect();
+                    match (running.len(), maybe.len()) {
+                        (1, _) => running,
+                        (0, 1) => maybe,
+                        _ if !maybe.is_empty() => maybe,
+                        _ => flask,
+                    }
+                } else {
+                    flask
+                };
                 match flask.as_slice() {
                     [one] => (*one).clone(),
                     [] => return Err(ProjectError::NoBackend { compose, list }),
@@ -520,6 +555,52 @@ pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Optio
         [one] => Some(one.clone()),
         _ => None,
     }
+}
+
+/// Whether `svc`'s command (its own, else its Dockerfile's) runs a Flask app: `flask run`, or a
+/// server or `python` running a module that calls `Flask(...)`; None when it says nothing.
+fn runs_flask(root: &Path, backend_dir: &str, svc: &compose::Service) -> Option<bool> {
+    let dir = root.join(backend_dir);
+    let dockerfile = crate::patch::apply::read_regular(
+        &dir.join(svc.dockerfile.as_deref().unwrap_or("Dockerfile")),
+        MAX_FILE,
+    )
+    .ok()
+    .and_then(|b| String::from_utf8(b).ok())
+    .unwrap_or_default();
+    let command = svc
+        .command
+        .clone()
+        .or_else(|| dockerfile_command(&dockerfile))?;
+    let words: Vec<&str> = command.split_whitespace().collect();
+    if words
+        .windows(2)
+        .any(|w| w[0].ends_with("flask") && w[1] == "run")
+    {
+        return Some(true);
+    }
+    let exists = |rel: &str| {
+        let rel = rel.trim_start_matches("./");
+        (!rel.contains("..") && dir.join(rel).is_file()).then(|| rel.to_string())
+    };
+    let from_spec = |spec: &str| -> Option<String> {
+        let module = spec
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(['"', '\'']);
+        if module.ends_with(".py") {
+            return exists(module);
+        }
+        let path = module.replace('.', "/");
+        exists(&format!("{path}.py")).or_else(|| exists(&format!("{path}/__init__.py")))
+    };
+    let module = app_in_command(&command, &from_spec)?;
+    let text = crate::patch::apply::read_regular(&dir.join(follow_app(&dir, module)), MAX_FILE)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())?;
+    Some(crate::patch::python::creates_flask_app(&text))
 }
 
 /// The module that creates the app `rel` serves: `rel` itself when it calls `Flask(...)`,
