@@ -434,6 +434,28 @@ fn a_latin1_app_is_refused_for_its_encoding() {
     assert_eq!(tree(dir.path()), before);
 }
 
+/// As in BrianSilenT/CuidadorApp_MonoRepo: a requirements.txt PowerShell wrote (UTF-16 LE,
+/// BOM, CRLF). It is refused by name with the line that converts it, and nothing changes.
+#[test]
+fn a_utf16_requirements_file_is_refused_with_the_way_to_convert_it() {
+    let dir = project("template");
+    let req = dir.path().join("backend-flask/requirements.txt");
+    let text = fs::read_to_string(&req).unwrap().replace('\n', "\r\n");
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend(u.to_le_bytes());
+    }
+    fs::write(&req, bytes).unwrap();
+    let before = tree(dir.path());
+    let o = run(dir.path(), &["apply", "--yes"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("requirements.txt is saved as UTF-16"), "{err}");
+    assert!(err.contains("iconv -f UTF-16 -t UTF-8"), "{err}");
+    assert!(!err.contains("binary file"), "{err}");
+    assert_eq!(tree(dir.path()), before);
+}
+
 #[test]
 fn a_compose_file_with_a_duplicate_key_is_refused_by_apply_and_doctor() {
     let dir = project("template");

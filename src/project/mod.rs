@@ -65,6 +65,8 @@ pub enum ProjectError {
         encoding: String,
         line: usize,
     },
+    #[error("{path} is saved as UTF-16 (it starts with a UTF-16 byte-order mark, as PowerShell's `>` writes files); o11y reads and edits UTF-8 files only")]
+    Utf16 { path: String },
     #[error("{path}, line {}: {}", .error.line, .error.what)]
     Parse { path: String, error: ParseError },
     #[error("there is no service `{name}` in {compose}; its services are: {list}")]
@@ -107,6 +109,9 @@ impl crate::exit::Hint for ProjectError {
             }
             ProjectError::Encoding { path, encoding, line } => format!(
                 "o11y changed nothing; convert it (`iconv -f {encoding} -t utf-8 {path} > {path}.utf8 && mv {path}.utf8 {path}`) and make line {line} say `# -*- coding: utf-8 -*-` (or remove it), then run o11y again"
+            ),
+            ProjectError::Utf16 { path } => format!(
+                "o11y changed nothing; convert it (`iconv -f UTF-16 -t UTF-8 {path} > {path}.utf8 && mv {path}.utf8 {path}`; pip reads UTF-8 the same), then run o11y again"
             ),
             ProjectError::Parse { path, .. } => format!(
                 "o11y changed nothing; fix {path} at that line (or restore it with `git checkout -- {path}`), then run o11y again"
@@ -269,6 +274,11 @@ pub fn read_text(root: &Path, rel: &str) -> Result<Option<String>, ProjectError>
     let path = root.join(rel);
     match crate::patch::apply::read_regular(&path, MAX_FILE) {
         Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+            if e.as_bytes().starts_with(&[0xFF, 0xFE]) || e.as_bytes().starts_with(&[0xFE, 0xFF]) {
+                return ProjectError::Utf16 {
+                    path: rel.to_string(),
+                };
+            }
             match crate::patch::python::declared_encoding(e.as_bytes()) {
                 Some((encoding, line)) => ProjectError::Encoding {
                     path: rel.to_string(),
