@@ -193,6 +193,15 @@ pub(super) fn place(
             let at = top_level(root)
                 .find(|n| n.kind() == "if_statement" && node_text(*n, text).contains("__name__"))
                 .map_or(text.len(), |n| line_start(text, n.start_byte()));
+            // Before the blocks just above that come later in o11y's order, so that switching
+            // one integration off and on again gives back the same file.
+            let mut at = at;
+            while let Some(b) = found
+                .iter()
+                .find(|b| b.end == at && b.integration > integration)
+            {
+                at = b.start;
+            }
             Ok(Ok(module_block(at)))
         }
         Anchor::BodyStart { class, method } | Anchor::BeforeReturn { class, method } => {
@@ -332,4 +341,63 @@ pub fn unreachable_blocks(text: &str, known: &[Integration]) -> Vec<Found> {
         stack.extend(named_children(n));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{PyFile, Spec};
+
+    /// Two integrations that each add a route beside the others, ranked 1 and 2.
+    fn route_spec(name: &'static str, rank: u16, template: &'static str) -> &'static Spec {
+        let base = crate::integrations::all()[0].spec();
+        Box::leak(Box::new(Spec {
+            name,
+            rank,
+            blocks: Box::leak(Box::new([PyBlock {
+                file: PyFile::App,
+                part: "route",
+                anchor: Anchor::BesideRoutes,
+                template,
+            }])),
+            hand_made: &[],
+            ..*base
+        }))
+    }
+
+    #[test]
+    fn a_route_block_goes_before_the_later_integrations_routes() {
+        let first = Integration(route_spec(
+            "first",
+            1,
+            "@app.route(\"/first\")\ndef first():\n    return \"\"\n",
+        ));
+        let second = Integration(route_spec(
+            "second",
+            2,
+            "@app.route(\"/second\")\ndef second():\n    return \"\"\n",
+        ));
+        let known = [first, second];
+        let ctx = Context {
+            service: "backend-flask",
+            known: &known,
+            ..Default::default()
+        };
+        let app = "from flask import Flask\napp = Flask(__name__)\n";
+        // Added in rank order, and again with only the first missing (disable, then enable).
+        let both = place(app, first, &first.spec().blocks[0], &ctx)
+            .unwrap()
+            .unwrap();
+        let both = place(&both, second, &second.spec().blocks[0], &ctx)
+            .unwrap()
+            .unwrap();
+        let only_second = place(app, second, &second.spec().blocks[0], &ctx)
+            .unwrap()
+            .unwrap();
+        let again = place(&only_second, first, &first.spec().blocks[0], &ctx)
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, both);
+        assert!(both.find("o11y:first:route").unwrap() < both.find("o11y:second:route").unwrap());
+    }
 }
