@@ -12,7 +12,6 @@ pub use crate::ui::ColorChoice;
 #[command(
     name = "o11y",
     version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("O11Y_COMMIT"), ")"),
-    about = "Wire Honeycomb, AWS X-Ray, CloudWatch Logs and Rollbar into the Cruddur Flask backend, and prove they work",
     after_help = "Exit codes: 0 done (or nothing to do), 1 changes pending (`plan`), 2 error.\nStart with `o11y init` in your project folder (or `o11y plan` to see the changes first)."
 )]
 pub struct Cli {
@@ -62,6 +61,30 @@ fn seconds(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The command line, with the texts that name the integrations made from the registry.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let all = crate::integrations::all();
+    let titles: Vec<&str> = all.iter().map(|i| i.title()).collect();
+    let arrivals: Vec<&str> = all.iter().map(|i| i.spec().receiver.arrivals).collect();
+    let listen = format!(
+        "Receive {} on this machine and print them as they arrive: no account needed",
+        crate::spec::and_list(&arrivals)
+    );
+    Cli::command()
+        .about(format!(
+            "Wire {} into the Cruddur Flask backend, and prove they work",
+            crate::spec::and_list(&titles)
+        ))
+        .mut_subcommand("listen", |s| s.about(listen))
+}
+
+/// Parses the command line (help and errors print and exit, as clap does).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The wizard: choose integrations, give and check each key, store the keys where this
@@ -79,8 +102,8 @@ pub enum Command {
     Enable(ToggleArgs),
     /// Switch one integration off (code, requirements, compose), e.g. to save AWS budget.
     Disable(ToggleArgs),
-    /// Receive traces, X-Ray segments, CloudWatch logs and Rollbar items on this machine and
-    /// print them as they arrive: no account needed.
+    /// Receive every integration's signals on this machine and print them as they arrive: no
+    /// account needed.
     Listen(ListenArgs),
     /// Show it all on the bundled example, with no account: apply week 2 in a scratch copy,
     /// run the backend against the local receivers and print what arrives.
@@ -262,7 +285,7 @@ pub struct ListenArgs {
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub timeout: Option<f64>,
-    /// Stop after this many arrivals (traces, segments, log events, Rollbar items).
+    /// Stop after this many arrivals (each span batch, segment, log event or item).
     #[arg(long, value_name = "N")]
     pub exit_after: Option<usize>,
 }

@@ -138,14 +138,8 @@ impl Ctx {
     pub fn secret_values(&self) -> Vec<&str> {
         // Real keys are long; a short value (local mode's dummy `local`) is no secret, and
         // masking it would mangle ordinary words.
-        crate::secrets::SECRET_VARS
-            .iter()
-            .copied()
-            .chain(
-                self.all
-                    .iter()
-                    .flat_map(|i| i.spec().secrets.iter().map(|s| s.var)),
-            )
+        crate::spec::secret_vars(&self.all)
+            .into_iter()
             .filter_map(|n| self.var(n))
             .filter(|v| v.len() >= 8)
             .collect()
@@ -306,4 +300,20 @@ pub fn secret_present(c: &Ctx, name: &str, what: &str) -> Outcome {
         format!("{name} ({what}) is not set in this shell or in .env"),
         format!("run `o11y init` (it asks for it, checks it and stores it), or put `{name}=...` in the .env beside docker-compose.yml (git-ignored)"),
     )
+}
+
+/// Whether some socket listens on UDP `port` (from /proc/net/udp and udp6).
+pub fn udp_listening(port: u16) -> bool {
+    let hex = format!(":{port:04X}");
+    ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|local| local.ends_with(&hex))
+            })
+    })
 }

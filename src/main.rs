@@ -1,10 +1,9 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use o11y::{cli, commands, ui};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let g = &cli.global;
     let out = ui::Printer::new(g.color, g.quiet, g.verbose);
     match commands::run(cli, &out) {

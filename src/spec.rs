@@ -135,6 +135,17 @@ pub struct ComposeService {
     pub template: &'static str,
 }
 
+/// A port the workspace opens for an integration's container (the X-Ray daemon's 2000/udp):
+/// Gitpod Classic's `ports:` entry (named after the container, with its settings) and the
+/// dev container's `forwardPorts`.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkspacePort {
+    pub port: u16,
+    pub name: &'static str,
+    /// The `.gitpod.yml` setting written with it (`onOpen: ignore`).
+    pub gitpod: &'static str,
+}
+
 /// A file an integration creates, path relative to the project root.
 #[derive(Debug, Clone, Copy)]
 pub struct FileTemplate {
@@ -179,6 +190,8 @@ pub struct Receiver {
     /// and what the real backend's signals add to that (`, with the mock-data span`).
     pub shown: &'static str,
     pub shown_real: &'static str,
+    /// What arrives, in the plural, for help texts (`X-Ray segments`).
+    pub arrivals: &'static str,
 }
 
 /// An environment variable of the backend service. `value` is always a `${VAR}` reference,
@@ -309,6 +322,8 @@ pub struct Spec {
     pub compose_services: &'static [ComposeService],
     /// Files it creates when they are missing (X-Ray's sampling rule), `{service}` filled.
     pub files: &'static [FileTemplate],
+    /// Ports the workspace opens for it (the daemon's).
+    pub ports: &'static [WorkspacePort],
     pub packages: &'static [&'static str],
     /// The Python modules those packages provide, to tell whether a Python has them.
     pub modules: &'static [&'static str],
@@ -367,3 +382,32 @@ pub const AWS_SECRET: Secret = Secret {
     settings: &[],
     shapes: &[r#"(?i)aws_secret_access_key\s*[=:]\s*["']?[a-zA-Z0-9/+]{40}"#],
 };
+
+/// The variables whose values are keys, never printed: every integration's secrets, the AWS
+/// key pair and session token, and every environment variable whose value carries a secret
+/// (`OTEL_EXPORTER_OTLP_HEADERS: "x-honeycomb-team=${HONEYCOMB_API_KEY}"`).
+pub fn secret_vars(all: &[Integration]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = vec![AWS_ID.var, AWS_SECRET.var, "AWS_SESSION_TOKEN"];
+    out.extend(
+        all.iter()
+            .flat_map(|i| i.spec().secrets.iter().map(|s| s.var)),
+    );
+    let carried: Vec<&'static str> = all
+        .iter()
+        .flat_map(|i| i.spec().env.iter())
+        .filter(|e| out.iter().any(|s| e.value.contains(&format!("${{{s}}}"))))
+        .map(|e| e.name)
+        .collect();
+    out.extend(carried);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Items joined for a sentence: `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[&str]) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => items.join(""),
+    }
+}

@@ -322,7 +322,7 @@ fn layers_point_down() {
         }
     }
     uses_only(&g, "net", &["spec", "exit", "env"]);
-    uses_only(&g, "project", &["spec", "exit", "patch"]);
+    uses_only(&g, "project", &["spec", "exit", "env", "patch"]);
     uses_only(
         &g,
         "context",

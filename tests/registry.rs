@@ -9,6 +9,24 @@ use std::collections::BTreeSet;
 use o11y::integrations::{all, def, REGISTRY};
 use o11y::spec::{Anchor, AWS_ENV, AWS_ID};
 
+/// The variables masked are derived from the specs: each secret, and each variable that
+/// carries one in its value.
+#[test]
+fn secrets_and_the_variables_that_carry_them_are_masked() {
+    let masked = o11y::spec::secret_vars(all());
+    for v in [
+        "HONEYCOMB_API_KEY",
+        "ROLLBAR_ACCESS_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    ] {
+        assert!(masked.contains(&v), "{v} is not masked: {masked:?}");
+    }
+    assert!(!masked.contains(&"OTEL_SERVICE_NAME"), "{masked:?}");
+}
+
 #[test]
 fn names_titles_and_ranks_are_unique_and_in_order() {
     assert!(!REGISTRY.is_empty());
@@ -98,7 +116,7 @@ fn secrets_flags_and_apis_are_unique_and_catalogued() {
                 secret.var
             );
             assert!(
-                o11y::secrets::SECRET_VARS.contains(&secret.var),
+                o11y::spec::secret_vars(all()).contains(&secret.var),
                 "{} is not masked",
                 secret.var
             );

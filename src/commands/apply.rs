@@ -9,6 +9,7 @@ use crate::patch::apply;
 use crate::patch::plan::Plan;
 use crate::project::Project;
 use crate::secrets::dotenv;
+use crate::spec::Integration;
 use crate::ui::Printer;
 
 pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failure> {
@@ -41,7 +42,7 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failu
     let plan = super::shared::compute_plan(&p, enabled, a.only.clone(), a.local, &[], &adopt)?;
     let code = execute_with(&p, &plan, &quiet, a.yes, a.json, out)?;
     if a.local {
-        say_local_mode(&quiet, out);
+        say_local_mode(&quiet, &super::shared::enabled(&p), out);
     } else if !plan.is_empty() {
         let enabled = super::shared::enabled(&p);
         let mut keys: Vec<&str> = enabled
@@ -127,7 +128,7 @@ pub fn local_mode_files(p: &Project) -> Result<Vec<apply::Quiet>, Failure> {
 }
 
 /// What local mode did, and how to use it.
-pub fn say_local_mode(quiet: &[apply::Quiet], out: &Printer) {
+pub fn say_local_mode(quiet: &[apply::Quiet], enabled: &[Integration], out: &Printer) {
     let changed = quiet
         .iter()
         .any(|q| q.before.as_deref() != Some(q.after.as_str()));
@@ -137,10 +138,43 @@ pub fn say_local_mode(quiet: &[apply::Quiet], out: &Printer) {
         "Local mode is already set in .env."
     });
     out.say("Next: in one terminal `o11y listen --bind 0.0.0.0` (containers reach it through host.docker.internal),");
-    out.say(&format!(
-        "      in another `{} up --scale xray-daemon=0` (listen takes the daemon's port 2000),",
-        crate::project::compose_command()
-    ));
+    // The containers whose ports `listen` takes (the X-Ray daemon's) stay down.
+    let containers: Vec<(&str, Vec<u16>)> = enabled
+        .iter()
+        .flat_map(|i| {
+            i.spec().compose_services.iter().map(move |c| {
+                let ports = i
+                    .spec()
+                    .ports
+                    .iter()
+                    .filter(|p| p.name == c.name)
+                    .map(|p| p.port)
+                    .collect();
+                (c.name, ports)
+            })
+        })
+        .collect();
+    if containers.is_empty() {
+        out.say(&format!(
+            "      in another `{} up`,",
+            crate::project::compose_command()
+        ));
+    } else {
+        let scale: Vec<String> = containers
+            .iter()
+            .map(|(n, _)| format!("--scale {n}=0"))
+            .collect();
+        let why: Vec<String> = containers
+            .iter()
+            .flat_map(|(n, ports)| ports.iter().map(move |p| format!("the {n}'s port {p}")))
+            .collect();
+        out.say(&format!(
+            "      in another `{} up {}` (listen takes {}),",
+            crate::project::compose_command(),
+            scale.join(" "),
+            why.join(" and ")
+        ));
+    }
     out.say("      then open /api/activities/home. `o11y apply --cloud` switches back to the real services.");
 }
 

@@ -83,11 +83,20 @@ const EXAMPLE: &[(&str, &str)] = &[
     ),
 ];
 
-const ROUTES: &[&str] = &[
-    "/api/activities/home",
-    "/api/activities/@andrewbrown",
-    "/rollbar/test",
-];
+/// The routes the demo calls: the example's own, then those the integrations add
+/// (`/rollbar/test`).
+fn routes() -> Vec<String> {
+    let mut out = vec![
+        "/api/activities/home".to_string(),
+        "/api/activities/@andrewbrown".to_string(),
+    ];
+    for i in integrations::all() {
+        for b in i.spec().blocks {
+            out.extend(crate::patch::python::routes(b.template));
+        }
+    }
+    out
+}
 /// What the patched example imports: its own modules, and every integration's.
 fn imports() -> String {
     let mut modules = vec!["flask", "flask_cors"];
@@ -546,7 +555,7 @@ async fn start_backend(
     out.say(&format!(
         "{} Started the patched backend with {py} on 127.0.0.1:{port}; requesting {}",
         out.bold("4/4"),
-        ROUTES.join(", ")
+        routes().join(", ")
     ));
     let client = crate::net::client(Duration::from_secs(5)).map_err(super::shared::bug)?;
     let base = format!("http://127.0.0.1:{port}");
@@ -563,7 +572,7 @@ async fn start_backend(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for (i, route) in ROUTES.iter().enumerate() {
+    for (i, route) in routes().iter().enumerate() {
         match client.get(format!("{base}{route}")).send().await {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => out.warn(&format!("GET {route} answered {}", r.status())),

@@ -12,8 +12,6 @@ pub mod smoke;
 pub mod toggle;
 pub mod undo;
 
-use clap::CommandFactory;
-
 use crate::cli::{Cli, Command};
 use crate::error::Failure;
 use crate::exit::ExitStatus;
@@ -35,7 +33,7 @@ pub fn run(cli: Cli, out: &Printer) -> Result<ExitStatus, Failure> {
         Command::Completions { shell } => {
             // Written at once, and a reader that stops early (`| head`) ends it quietly.
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "o11y", &mut script);
+            clap_complete::generate(shell, &mut crate::cli::command(), "o11y", &mut script);
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
             Ok(ExitStatus::Ok)
         }

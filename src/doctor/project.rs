@@ -177,7 +177,7 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                     wanted.contains(&n.as_str())
                         && !v.is_empty()
                         && !v.contains("${")
-                        && crate::secrets::SECRET_VARS.contains(&n.as_str())
+                        && crate::spec::secret_vars(&c.all).contains(&n.as_str())
                 })
                 .map(|(n, _)| n.as_str())
                 .collect();

@@ -1,11 +1,11 @@
-//! Doctor's runtime checks: the backend answers, `o11y listen` answers, the daemon's UDP port.
+//! Doctor's runtime checks: the backend answers, `o11y listen` answers. An integration's own
+//! runtime checks (the X-Ray daemon's UDP port) are in its module.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::context::{Check, CheckFuture, Ctx};
 use crate::report::{Group, Outcome};
-use crate::spec::{Integration, ReceiverKind};
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -22,13 +22,6 @@ pub fn checks() -> Vec<Check> {
             title: "local receivers",
             integration: None,
             run: local_receivers,
-        },
-        Check {
-            id: "runtime.xray_udp",
-            group: Group::Runtime,
-            title: "X-Ray daemon on 2000/udp",
-            integration: None,
-            run: xray_udp,
         },
     ]
 }
@@ -54,22 +47,6 @@ fn backend_up(c: Arc<Ctx>) -> CheckFuture {
                 ),
             ),
         }
-    })
-}
-
-/// Whether some socket listens on UDP `port` (from /proc/net/udp and udp6).
-pub fn udp_listening(port: u16) -> bool {
-    let hex = format!(":{port:04X}");
-    ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
-        std::fs::read_to_string(f)
-            .unwrap_or_default()
-            .lines()
-            .skip(1)
-            .any(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|local| local.ends_with(&hex))
-            })
     })
 }
 
@@ -103,32 +80,6 @@ fn local_receivers(c: Arc<Ctx>) -> CheckFuture {
                 format!("local mode, but nothing answers for {}", silent.join(", ")),
                 "start the receivers in another terminal: `o11y listen --bind 0.0.0.0` (or leave local mode: `o11y apply --cloud`)",
             )
-        }
-    })
-}
-
-fn xray_udp(c: Arc<Ctx>) -> CheckFuture {
-    Box::pin(async move {
-        let daemon = |i: &Integration| i.spec().receiver.kind == ReceiverKind::XrayDaemon;
-        if !c.enabled.iter().any(daemon) {
-            return Outcome::skip("X-Ray is switched off");
-        }
-        let backend_up =
-            tokio::net::TcpStream::connect(c.endpoints.backend.trim_start_matches("http://"))
-                .await
-                .is_ok();
-        if udp_listening(2000) {
-            Outcome::ok("something listens on 2000/udp")
-        } else if backend_up {
-            Outcome::fail(
-                "the backend runs but nothing listens on 2000/udp: segments are lost",
-                format!(
-                    "start the daemon: `{} up -d xray-daemon` (its ports need \"2000:2000/udp\")",
-                    crate::project::compose_command()
-                ),
-            )
-        } else {
-            Outcome::skip("the stack is not running")
         }
     })
 }

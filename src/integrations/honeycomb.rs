@@ -39,6 +39,7 @@ pub const SPEC: Spec = Spec {
         what: "span",
         shown: "traces (Honeycomb over OTLP)",
         shown_real: ", with the mock-data span",
+        arrivals: "traces",
     },
     fallback_api: Some(Fallback {
         default: EU_API,
@@ -46,6 +47,7 @@ pub const SPEC: Spec = Spec {
         what: "Honeycomb EU",
     }),
     compose_services: &[],
+    ports: &[],
     files: &[],
     // One release train, pinned together: the instrumentation packages require the API and
     // semantic conventions of their own release exactly, so lower bounds alone send pip

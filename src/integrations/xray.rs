@@ -2,7 +2,7 @@
 
 use crate::spec::{
     Anchor, ComposeService, EnvVar, FileTemplate, HandMade, PyBlock, PyFile, Receiver,
-    ReceiverKind, Spec,
+    ReceiverKind, Spec, WorkspacePort,
 };
 
 pub const SPEC: Spec = Spec {
@@ -19,11 +19,17 @@ pub const SPEC: Spec = Spec {
         what: "segment",
         shown: "X-Ray segments",
         shown_real: ", with the mock-data subsegment",
+        arrivals: "X-Ray segments",
     },
     fallback_api: None,
     compose_services: &[ComposeService {
         name: DAEMON_SERVICE,
         template: DAEMON_TEMPLATE,
+    }],
+    ports: &[WorkspacePort {
+        port: 2000,
+        name: DAEMON_SERVICE,
+        gitpod: "onOpen: ignore",
     }],
     files: &[FileTemplate {
         path: SAMPLING_RULE_PATH,
@@ -170,6 +176,34 @@ pub fn checks() -> Vec<crate::context::Check> {
             title: "X-Ray in the code",
             integration: Some(crate::spec::Integration(&SPEC)),
             run: |c| crate::context::code_check(c, crate::spec::Integration(&SPEC)),
+        },
+        Check {
+            id: "xray.udp",
+            group: Group::Runtime,
+            title: "X-Ray daemon on 2000/udp",
+            integration: Some(crate::spec::Integration(&SPEC)),
+            run: |c| {
+                Box::pin(async move {
+                    let backend_up = tokio::net::TcpStream::connect(
+                        c.endpoints.backend.trim_start_matches("http://"),
+                    )
+                    .await
+                    .is_ok();
+                    if crate::context::udp_listening(2000) {
+                        Outcome::ok("something listens on 2000/udp")
+                    } else if backend_up {
+                        Outcome::fail(
+                            "the backend runs but nothing listens on 2000/udp: segments are lost",
+                            format!(
+                                "start the daemon: `{} up -d {DAEMON_SERVICE}` (its ports need \"2000:2000/udp\")",
+                                crate::project::compose_command()
+                            ),
+                        )
+                    } else {
+                        Outcome::skip("the stack is not running")
+                    }
+                })
+            },
         },
         Check {
             id: "xray.resources",

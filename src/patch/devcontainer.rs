@@ -19,8 +19,6 @@ pub const RUN: &str = "sh bin/install-o11y doctor";
 /// What earlier versions wrote, replaced where found: a `pip install` of a package that may not
 /// be published yet.
 const LEGACY: &[(&str, &str)] = &[("pip install --user cruddur-o11y", INSTALL)];
-/// The ports forwarded: the backend's and the X-Ray daemon's.
-pub const PORTS: &[u16] = &[4567, 2000];
 
 /// The two lifecycle commands, what each must hold, and what o11y adds.
 const HOOKS: &[(&str, &str, &str)] = &[
@@ -29,7 +27,8 @@ const HOOKS: &[(&str, &str, &str)] = &[
 ];
 
 /// Adds the install and the doctor run where they are missing.
-pub fn patch(text: &str) -> Result<String, ParseError> {
+/// `ports`: those forwarded, the backend's and those of the integrations' containers.
+pub fn patch(text: &str, ports: &[u16]) -> Result<String, ParseError> {
     let root = CstRootNode::parse(text, &ParseOptions::default()).map_err(|e| {
         ParseError::new(
             line_number(text, e.range().start.min(text.len())),
@@ -45,16 +44,16 @@ pub fn patch(text: &str) -> Result<String, ParseError> {
     for (key, marker, command) in HOOKS {
         add_command(text, &obj, key, marker, command)?;
     }
-    forward_ports(text, &obj)?;
+    forward_ports(text, &obj, ports)?;
     Ok(root.to_string())
 }
 
-fn forward_ports(text: &str, obj: &CstObject) -> Result<(), ParseError> {
+fn forward_ports(text: &str, obj: &CstObject, ports: &[u16]) -> Result<(), ParseError> {
     let Some(prop) = obj.get("forwardPorts") else {
         obj.append(
             "forwardPorts",
             CstInputValue::Array(
-                PORTS
+                ports
                     .iter()
                     .map(|p| CstInputValue::Number(p.to_string()))
                     .collect(),
@@ -78,7 +77,7 @@ fn forward_ports(text: &str, obj: &CstObject) -> Result<(), ParseError> {
                 .unwrap_or_else(|| e.to_string())
         })
         .collect();
-    for p in PORTS {
+    for p in ports {
         let p = p.to_string();
         if !have
             .iter()
@@ -188,10 +187,12 @@ fn add_command(
 mod tests {
     use super::*;
 
+    const PORTS: &[u16] = &[4567, 2000];
+
     #[test]
     fn adds_both_commands_and_keeps_comments() {
         let text = "// Codespaces\n{\n  // the image\n  \"image\": \"mcr.microsoft.com/devcontainers/python:3\"\n}\n";
-        let out = patch(text).unwrap();
+        let out = patch(text, PORTS).unwrap();
         assert!(out.contains("// Codespaces\n{\n  // the image\n"), "{out}");
         assert!(
             out.contains("\"postCreateCommand\": \"sh bin/install-o11y\""),
@@ -202,13 +203,17 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("\"forwardPorts\": [4567, 2000]"), "{out}");
-        assert_eq!(patch(&out).unwrap(), out, "a second run changes nothing");
+        assert_eq!(
+            patch(&out, PORTS).unwrap(),
+            out,
+            "a second run changes nothing"
+        );
     }
 
     #[test]
     fn joins_the_students_own_commands() {
         let text = "{\n  \"postCreateCommand\": \"pip install -r backend-flask/requirements.txt\", // deps\n  \"postStartCommand\": [\"bash\", \"start.sh\"]\n}\n";
-        let out = patch(text).unwrap();
+        let out = patch(text, PORTS).unwrap();
         assert!(
             out.contains(
                 "\"pip install -r backend-flask/requirements.txt && sh bin/install-o11y\", // deps"
@@ -223,9 +228,9 @@ mod tests {
             out.contains("\"o11y\": \"sh bin/install-o11y doctor\""),
             "{out}"
         );
-        assert_eq!(patch(&out).unwrap(), out);
+        assert_eq!(patch(&out, PORTS).unwrap(), out);
         let objects = "{ \"postCreateCommand\": { \"deps\": \"npm ci\" } }";
-        let out = patch(objects).unwrap();
+        let out = patch(objects, PORTS).unwrap();
         assert!(out.contains("\"deps\": \"npm ci\""), "{out}");
         assert!(out.contains("\"o11y\": \"sh bin/install-o11y\""), "{out}");
     }
@@ -233,7 +238,7 @@ mod tests {
     #[test]
     fn an_earlier_pip_install_is_replaced_and_ports_are_added_once() {
         let text = "{\n  \"postCreateCommand\": \"npm ci && pip install --user cruddur-o11y\",\n  \"postStartCommand\": \"o11y doctor\",\n  \"forwardPorts\": [3000, \"localhost:4567\"]\n}\n";
-        let out = patch(text).unwrap();
+        let out = patch(text, PORTS).unwrap();
         assert!(out.contains("\"npm ci && sh bin/install-o11y\""), "{out}");
         assert!(!out.contains("pip install --user cruddur-o11y"), "{out}");
         assert!(
@@ -241,18 +246,18 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("3000, \"localhost:4567\", 2000]"), "{out}");
-        assert_eq!(patch(&out).unwrap(), out);
-        assert!(patch("{ \"forwardPorts\": 4567 }").is_err());
+        assert_eq!(patch(&out, PORTS).unwrap(), out);
+        assert!(patch("{ \"forwardPorts\": 4567 }", PORTS).is_err());
     }
 
     #[test]
     fn refuses_what_it_cannot_edit() {
-        assert!(patch("[1, 2]").is_err());
-        assert_eq!(patch("{\n  \"image\": ,\n}\n").unwrap_err().line, 2);
-        assert!(patch("{ \"postCreateCommand\": 42 }").is_err());
+        assert!(patch("[1, 2]", PORTS).is_err());
+        assert_eq!(patch("{\n  \"image\": ,\n}\n", PORTS).unwrap_err().line, 2);
+        assert!(patch("{ \"postCreateCommand\": 42 }", PORTS).is_err());
         assert!(runs_without_install(
             "{ \"postStartCommand\": \"o11y doctor\" }"
         ));
-        assert!(!runs_without_install(&patch("{}").unwrap()));
+        assert!(!runs_without_install(&patch("{}", PORTS).unwrap()));
     }
 }

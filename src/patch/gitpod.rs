@@ -1,18 +1,16 @@
-//! .gitpod.yml (Gitpod Classic): the ports o11y needs open (2000 for the X-Ray daemon, 4567 for
-//! the backend) and a start task that installs o11y and runs `o11y doctor`. Only edited where
+//! .gitpod.yml (Gitpod Classic): the ports o11y needs open (the backend's 4567, and those of
+//! the integrations' containers) and a start task that installs o11y and runs `o11y doctor`. Only edited where
 //! the project has one; the current Gitpod reads `.gitpod/automations.yaml` instead.
 
 use yaml_edit::{Mapping, YamlFile, YamlNode};
 
 use super::text::{eol_of, indent_at, insert_lines, line_number, next_line_start};
 use super::ParseError;
+use crate::spec::WorkspacePort;
 
-/// The ports o11y wants, with the settings written for each; the backend's port is named
-/// after the project's backend service (`service`), the daemon's after its container.
-const PORTS: &[(u16, Option<&str>, &str)] = &[
-    (4567, None, "visibility: public"),
-    (2000, Some("xray-daemon"), "onOpen: ignore"),
-];
+/// The backend's port, named after the project's backend service, public so that the
+/// frontend reaches it.
+pub const BACKEND_PORT: u16 = 4567;
 pub const TASK_COMMAND: &str = "o11y doctor";
 /// The script that installs o11y in a workspace that has none, then runs it with its
 /// arguments: pip first, else the release's binary checked against its `.sha256`.
@@ -66,9 +64,9 @@ fn scalar(n: &YamlNode) -> Option<String> {
 }
 
 /// Adds the missing ports and the doctor task.
-pub fn patch(text: &str, service: &str) -> Result<String, ParseError> {
+pub fn patch(text: &str, service: &str, ports: &[WorkspacePort]) -> Result<String, ParseError> {
     let mut out = text.to_string();
-    out = add_ports(&out, service)?;
+    out = add_ports(&out, service, ports)?;
     out = add_task(&out)?;
     Ok(out)
 }
@@ -139,7 +137,7 @@ fn append_to(text: &str, key: &str, items: &[Vec<String>]) -> Result<String, Par
     }
 }
 
-fn add_ports(text: &str, service: &str) -> Result<String, ParseError> {
+fn add_ports(text: &str, service: &str, ports: &[WorkspacePort]) -> Result<String, ParseError> {
     let root = yaml_root(text)?;
     let mut have: Vec<u16> = Vec::new();
     if let Some(seq) = root
@@ -162,12 +160,13 @@ fn add_ports(text: &str, service: &str) -> Result<String, ParseError> {
             }
         }
     }
-    let items: Vec<Vec<String>> = PORTS
-        .iter()
+    let wanted = std::iter::once((BACKEND_PORT, service, "visibility: public"))
+        .chain(ports.iter().map(|p| (p.port, p.name, p.gitpod)));
+    let items: Vec<Vec<String>> = wanted
         .filter(|(p, _, _)| !have.contains(p))
         .map(|(p, name, extra)| {
             vec![
-                format!("name: {}", name.unwrap_or(service)),
+                format!("name: {name}"),
                 format!("port: {p}"),
                 extra.to_string(),
             ]

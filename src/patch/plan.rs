@@ -688,7 +688,11 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     // .gitpod.yml
     if let Some(g) = &inputs.gitpod {
         if !on.is_empty() {
-            let after = gitpod::patch(&g.text, service).map_err(|error| PlanError {
+            let ports: Vec<crate::spec::WorkspacePort> = on
+                .iter()
+                .flat_map(|i| i.spec().ports.iter().copied())
+                .collect();
+            let after = gitpod::patch(&g.text, service, &ports).map_err(|error| PlanError {
                 path: g.path.clone(),
                 error,
             })?;
@@ -699,7 +703,13 @@ pub fn plan(inputs: &Inputs, target: &Target) -> Result<Plan, PlanError> {
     // .devcontainer/devcontainer.json
     if let Some(d) = &inputs.devcontainer {
         if !on.is_empty() {
-            let after = devcontainer::patch(&d.text).map_err(|error| PlanError {
+            let ports: Vec<u16> = std::iter::once(gitpod::BACKEND_PORT)
+                .chain(
+                    on.iter()
+                        .flat_map(|i| i.spec().ports.iter().map(|p| p.port)),
+                )
+                .collect();
+            let after = devcontainer::patch(&d.text, &ports).map_err(|error| PlanError {
                 path: d.path.clone(),
                 error,
             })?;

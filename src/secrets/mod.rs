@@ -12,9 +12,7 @@ pub mod dotenv;
 pub mod gitpod;
 mod store;
 
-pub use store::{
-    in_dotenv_anyway, mask, run_tool, scrub, Store, StoreError, StoreKind, Stored, SECRET_VARS,
-};
+pub use store::{in_dotenv_anyway, mask, run_tool, scrub, Store, StoreError, StoreKind, Stored};
 
 use std::path::{Path, PathBuf};
 

@@ -18,16 +18,6 @@ pub fn mask(secret: &str) -> String {
     format!("****{tail}")
 }
 
-/// The variables that hold keys: their values are never printed.
-pub const SECRET_VARS: &[&str] = &[
-    "HONEYCOMB_API_KEY",
-    "ROLLBAR_ACCESS_TOKEN",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "OTEL_EXPORTER_OTLP_HEADERS",
-];
-
 /// `text` with every one of `secrets` (of 4 characters or more) masked.
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
     let mut t = text.to_string();

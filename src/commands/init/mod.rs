@@ -271,7 +271,7 @@ fn local(
     let quiet = super::apply::local_mode_files(p)?;
     out.say(&format!("{} Changes to your files:", out.bold("4.")));
     super::apply::execute_with(p, plan, &quiet, a.yes, false, out)?;
-    super::apply::say_local_mode(&quiet, out);
+    super::apply::say_local_mode(&quiet, &super::shared::enabled(p), out);
     Ok(ExitStatus::Ok)
 }
 

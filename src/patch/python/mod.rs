@@ -214,20 +214,22 @@ fn patch_once(
 /// Whether a block that adds a route (`@app.route("/rollbar/test")`) would add one the app
 /// has already: Flask refuses to start with two views of one name, and a second route for a
 /// path is never reached.
+/// The paths of the routes a text adds (`@app.route("/rollbar/test")`).
+pub fn routes(t: &str) -> Vec<String> {
+    t.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let rest = l.strip_prefix('@')?;
+            let at = rest.find(".route(")? + ".route(".len();
+            let arg = rest[at..].trim_start();
+            let quote = arg.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let inner = &arg[1..];
+            Some(inner[..inner.find(quote)?].to_string())
+        })
+        .collect()
+}
+
 fn route_taken(template: &str, text: &str, ctx: &Context) -> bool {
-    let routes = |t: &str| -> Vec<String> {
-        t.lines()
-            .filter_map(|l| {
-                let l = l.trim_start();
-                let rest = l.strip_prefix('@')?;
-                let at = rest.find(".route(")? + ".route(".len();
-                let arg = rest[at..].trim_start();
-                let quote = arg.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-                let inner = &arg[1..];
-                Some(inner[..inner.find(quote)?].to_string())
-            })
-            .collect()
-    };
     let wanted = routes(template);
     if wanted.is_empty() {
         return false;
