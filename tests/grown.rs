@@ -487,6 +487,7 @@ fn doctor_after_apply_on_real_shapes() {
         "other-compose-name",
         "app-elsewhere",
         "several-services",
+        "helper-never-imported",
     ] {
         let dir = project(name);
         let d = dir.path();

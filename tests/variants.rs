@@ -204,6 +204,7 @@ variants! {
     other_compose_name => "other-compose-name",
     app_elsewhere => "app-elsewhere",
     several_services => "several-services",
+    helper_never_imported => "helper-never-imported",
     server_py => "server-py",
     gunicorn_module => "gunicorn-module",
     package_factory => "package-factory",
