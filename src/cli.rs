@@ -76,13 +76,48 @@ pub fn command() -> clap::Command {
             "Wire {} into the Cruddur Flask backend, and prove they work",
             crate::spec::and_list(&titles)
         ))
-        .mut_subcommand("listen", |s| s.about(listen))
+        .mut_subcommand("listen", |s| {
+            let ports: Vec<String> = crate::listen::Ports::defaults(all)
+                .0
+                .iter()
+                .map(|(r, p)| format!("{}={p} ({})", r.name, r.serves))
+                .collect();
+            let mut s = s.about(listen).mut_arg("ports", |a| {
+                a.help(format!(
+                    "Move a receiver, once for each: {}",
+                    ports.join(", ")
+                ))
+            });
+            // The per-receiver flags of earlier versions (`--otlp-port`), hidden aliases.
+            for (r, _) in crate::listen::Ports::defaults(all).0 {
+                s = s.arg(
+                    clap::Arg::new(r.flag)
+                        .long(r.flag.trim_start_matches("--"))
+                        .hide(true)
+                        .value_name("PORT")
+                        .value_parser(clap::value_parser!(u16)),
+                );
+            }
+            s
+        })
 }
 
 /// Parses the command line (help and errors print and exit, as clap does).
 pub fn parse() -> Cli {
     use clap::FromArgMatches;
-    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
+    let matches = command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Command::Listen(a), Some(("listen", m))) = (&mut cli.command, matches.subcommand()) {
+        let mut older = Vec::new();
+        for (r, _) in crate::listen::Ports::defaults(crate::integrations::all()).0 {
+            if let Some(p) = m.get_one::<u16>(r.flag) {
+                older.push((r.name.to_string(), *p));
+            }
+        }
+        older.append(&mut a.ports);
+        a.ports = older;
+    }
+    cli
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +261,17 @@ impl Adopt {
     }
 }
 
+fn parse_port(s: &str) -> Result<(String, u16), String> {
+    let (name, port) = s
+        .split_once('=')
+        .ok_or_else(|| "write it as NAME=PORT, e.g. otlp=14318".to_string())?;
+    let port = port
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| format!("`{}` is not a port (0 to 65535)", port.trim()))?;
+    Ok((name.trim().to_ascii_lowercase(), port))
+}
+
 fn parse_adopt(s: &str) -> Result<Adopt, String> {
     if s.trim().eq_ignore_ascii_case("all") {
         return Ok(Adopt::All);
@@ -267,18 +313,9 @@ pub struct ListenArgs {
     /// Address to listen on (0.0.0.0 to accept from containers).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
-    /// OTLP/HTTP traces port.
-    #[arg(long, default_value_t = crate::listen::OTLP_PORT)]
-    pub otlp_port: u16,
-    /// X-Ray daemon port (UDP segments and TCP sampling rules).
-    #[arg(long, default_value_t = crate::listen::XRAY_PORT)]
-    pub xray_port: u16,
-    /// CloudWatch Logs API port.
-    #[arg(long, default_value_t = crate::listen::LOGS_PORT)]
-    pub logs_port: u16,
-    /// Rollbar item API port.
-    #[arg(long, default_value_t = crate::listen::ROLLBAR_PORT)]
-    pub rollbar_port: u16,
+    /// Move a receiver: `--port NAME=PORT`, once for each (`--port otlp=14318`).
+    #[arg(long = "port", value_name = "NAME=PORT", value_parser = parse_port)]
+    pub ports: Vec<(String, u16)>,
     /// One JSON object per arrival on stdout (field `signal`: trace, xray, log, rollbar, malformed).
     #[arg(long)]
     pub json: bool,

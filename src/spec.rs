@@ -153,7 +153,7 @@ pub struct FileTemplate {
     pub template: &'static str,
 }
 
-/// Which of `o11y listen`'s receivers takes an integration's signals.
+/// The protocol of a receiver in `o11y listen`: which of its handlers reads what arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ReceiverKind {
     /// OTLP/HTTP traces.
@@ -166,22 +166,22 @@ pub enum ReceiverKind {
     Rollbar,
 }
 
-impl ReceiverKind {
-    /// Its short name (`otlp`, `xray`, `logs`, `rollbar`), as JSON and messages name it.
-    pub fn key(self) -> &'static str {
-        match self {
-            ReceiverKind::Otlp => "otlp",
-            ReceiverKind::XrayDaemon => "xray",
-            ReceiverKind::Logs => "logs",
-            ReceiverKind::Rollbar => "rollbar",
-        }
-    }
-}
-
 /// An integration's receiver in `o11y listen`.
 #[derive(Debug, Clone, Copy)]
 pub struct Receiver {
     pub kind: ReceiverKind,
+    /// Its short name, as `--port NAME=PORT`, JSON and messages name it (`otlp`, `xray`).
+    pub name: &'static str,
+    /// What it is, for messages (`OTLP/HTTP traces`, `X-Ray daemon`).
+    pub serves: &'static str,
+    /// What it receives, in a word (`traces`, `X-Ray`).
+    pub label: &'static str,
+    /// Its default port.
+    pub port: u16,
+    /// The `listen` flag that moved it before `--port NAME=PORT` (`--otlp-port`), kept as an alias.
+    pub flag: &'static str,
+    /// How `listen`'s summary counts its arrivals: (one, many).
+    pub unit: (&'static str, &'static str),
     /// What points a backend at it: (variable, value with `{host}` and `{port}`).
     pub env: &'static [(&'static str, &'static str)],
     /// What it takes, for messages (`span`, `segment`).

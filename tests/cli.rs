@@ -34,6 +34,9 @@ fn wrong_input() {
         ("unknown-only", &["plan", "--only", "honeycomb,datadog"]),
         ("bad-timeout", &["doctor", "--timeout=0"]),
         ("unknown-command", &["deploy"]),
+        ("unknown-receiver", &["listen", "--port", "sentry=9000"]),
+        ("bad-port", &["listen", "--port", "otlp=99999"]),
+        ("adopt-unknown", &["apply", "--adopt", "datadog"]),
     ] {
         insta::assert_snapshot!(name, shown(dir.path(), args));
     }

@@ -292,7 +292,8 @@ fn patched_example_sends_all_four_signals_to_listen() {
 #[test]
 fn smoke_signals_reach_listen() {
     let listen = Listen::start();
-    let [otlp, xray, logs, rollbar] = listen.ports;
+    let p = |n: &str| listen.ports[n];
+    let (otlp, xray, logs, rollbar) = (p("otlp"), p("xray"), p("logs"), p("rollbar"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (trace, segment, uuid) = rt.block_on(async {
         let trace = o11y::integrations::honeycomb::send_smoke(
@@ -467,7 +468,7 @@ fn oteltap_and_listen_read_the_same_app_spans() {
 #[test]
 fn aws_cli_writes_and_reads_logs_through_listen() {
     let listen = Listen::start();
-    let url = format!("http://127.0.0.1:{}", listen.ports[2]);
+    let url = format!("http://127.0.0.1:{}", listen.ports["logs"]);
     let aws = |args: &[&str]| {
         let o = Command::new(venv_bin("aws"))
             .args(args)
@@ -570,7 +571,8 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[test]
 fn receivers_survive_a_thousand_malformed_inputs() {
     let listen = Listen::start();
-    let [otlp, xray, logs, rollbar] = listen.ports;
+    let p = |n: &str| listen.ports[n];
+    let (otlp, xray, logs, rollbar) = (p("otlp"), p("xray"), p("logs"), p("rollbar"));
     let before = peak_rss_kib(listen.child.id());
     let started = Instant::now();
     let rt = tokio::runtime::Runtime::new().unwrap();

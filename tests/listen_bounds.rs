@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::free_port;
+use common::receiver_ports;
 
 /// The peak RSS every hostile case must stay under.
 const PEAK_MB: u64 = 64;
@@ -24,21 +24,18 @@ const PEAK_MB: u64 = 64;
 struct Listen {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
-    /// otlp, xray, logs, rollbar
-    ports: [u16; 4],
+    /// Each receiver's port, by its name.
+    ports: std::collections::BTreeMap<&'static str, u16>,
 }
 
 impl Listen {
     /// `o11y listen` started as a shell would start it: with the usual soft limit of 1,024
     /// open files.
     fn start(json: bool) -> Listen {
-        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let (ports, args) = receiver_ports();
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("o11y"));
         cmd.args(["--color", "never", "listen", "--timeout", "300"])
-            .args(["--otlp-port", &ports[0].to_string()])
-            .args(["--xray-port", &ports[1].to_string()])
-            .args(["--logs-port", &ports[2].to_string()])
-            .args(["--rollbar-port", &ports[3].to_string()]);
+            .args(&args);
         if json {
             cmd.arg("--json");
         }
@@ -75,7 +72,7 @@ impl Listen {
             }
         });
         let up = Instant::now();
-        for p in ports {
+        for p in ports.values().copied() {
             while TcpStream::connect(("127.0.0.1", p)).is_err() {
                 assert!(
                     up.elapsed() < Duration::from_secs(10),
@@ -196,7 +193,15 @@ fn a_json_bomb_to_rollbar_is_refused_before_parsing() {
         many("{}", 2_700_000)
     );
     let statuses: Vec<u16> = (0..3)
-        .map(|_| call(listen.ports[3], "/api/1/item/", &[], body.as_bytes()).0)
+        .map(|_| {
+            call(
+                listen.ports["rollbar"],
+                "/api/1/item/",
+                &[],
+                body.as_bytes(),
+            )
+            .0
+        })
         .collect();
     let peak = listen.report("rollbar item of 2.7 M empty objects x3");
     assert_eq!(statuses, [413, 413, 413]);
@@ -212,7 +217,7 @@ fn a_json_bomb_to_the_logs_api_is_refused_before_parsing() {
         many("{}", 2_700_000)
     );
     let answers: Vec<(u16, String)> = (0..3)
-        .map(|_| logs_call(listen.ports[2], "PutLogEvents", body.as_bytes()))
+        .map(|_| logs_call(listen.ports["logs"], "PutLogEvents", body.as_bytes()))
         .collect();
     let peak = listen.report("PutLogEvents of 2.7 M empty events x3");
     for (status, body) in answers {
@@ -235,14 +240,30 @@ fn a_json_bomb_to_the_sampling_api_is_refused_before_parsing() {
     let rules = format!("{{\"NextToken\":[{}]}}", many("{}", 2_700_000));
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        statuses.push(call(listen.ports[1], "/SamplingTargets", &[], targets.as_bytes()).0);
-        statuses.push(call(listen.ports[1], "/GetSamplingRules", &[], rules.as_bytes()).0);
+        statuses.push(
+            call(
+                listen.ports["xray"],
+                "/SamplingTargets",
+                &[],
+                targets.as_bytes(),
+            )
+            .0,
+        );
+        statuses.push(
+            call(
+                listen.ports["xray"],
+                "/GetSamplingRules",
+                &[],
+                rules.as_bytes(),
+            )
+            .0,
+        );
     }
     let peak = listen.report("SamplingTargets of 490 k documents x3");
     assert_eq!(statuses, [413; 6]);
     // The documented limit of the real API: 25 documents.
     let (status, body) = call(
-        listen.ports[1],
+        listen.ports["xray"],
         "/SamplingTargets",
         &[],
         format!(
@@ -254,7 +275,7 @@ fn a_json_bomb_to_the_sampling_api_is_refused_before_parsing() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("InvalidRequestException"), "{body}");
     let (status, _) = call(
-        listen.ports[1],
+        listen.ports["xray"],
         "/SamplingTargets",
         &[],
         br#"{"SamplingStatisticsDocuments":[{"RuleName":"a"}]}"#,
@@ -268,7 +289,7 @@ fn a_json_bomb_to_the_sampling_api_is_refused_before_parsing() {
 #[test]
 fn log_names_and_empty_events_count_against_the_store_cap() {
     let listen = Listen::start(false);
-    let logs = listen.ports[2];
+    let logs = listen.ports["logs"];
     let long = "g".repeat(4 * 1024 * 1024);
     let mut refused = Vec::new();
     for i in 0..10 {
@@ -345,7 +366,7 @@ fn deep_otlp_values_are_counted_at_every_depth() {
     let statuses: Vec<u16> = (0..3)
         .map(|_| {
             call(
-                listen.ports[0],
+                listen.ports["otlp"],
                 "/v1/traces",
                 &[
                     ("content-type", "application/x-protobuf"),
@@ -369,9 +390,8 @@ const SPAN: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"servi
 #[test]
 fn an_idle_request_reserves_nothing() {
     let listen = Listen::start(false);
-    let [otlp, xray, logs, rollbar] = listen.ports;
     let mut idle = Vec::new();
-    for port in [otlp, xray, logs, rollbar] {
+    for port in listen.ports.values().copied() {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n7fffff\r\nxx")
             .unwrap();
@@ -384,7 +404,7 @@ fn an_idle_request_reserves_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
     let (status, body) = call(
-        otlp,
+        listen.ports["otlp"],
         "/v1/traces",
         &[("content-type", "application/json")],
         SPAN.as_bytes(),
@@ -402,7 +422,7 @@ fn an_idle_request_reserves_nothing() {
 #[test]
 fn a_stalled_large_body_holds_what_it_sent_not_what_it_promised() {
     let listen = Listen::start(false);
-    let rollbar = listen.ports[3];
+    let rollbar = listen.ports["rollbar"];
     let mut idle = Vec::new();
     for _ in 0..4 {
         let mut s = TcpStream::connect(("127.0.0.1", rollbar)).unwrap();
@@ -444,14 +464,14 @@ fn a_new_connection_is_answered_with_1024_idle_ones_open() {
         libc::setrlimit(libc::RLIMIT_NOFILE, &l);
     }
     let listen = Listen::start(false);
-    let otlp = listen.ports[0];
+    let otlp = listen.ports["otlp"];
     let idle: Vec<TcpStream> = (0..1024)
         .map(|_| TcpStream::connect(("127.0.0.1", otlp)).unwrap())
         .collect();
     std::thread::sleep(Duration::from_millis(500));
     let sent = Instant::now();
     let (status, body) = call(
-        otlp,
+        listen.ports["otlp"],
         "/v1/traces",
         &[("content-type", "application/json")],
         SPAN.as_bytes(),
@@ -486,7 +506,13 @@ fn json_output_is_exact_and_terminal_output_escaped() {
     let listen = Listen::start(true);
     let title = format!("json-{TRICKY}");
     assert_eq!(
-        call(listen.ports[3], "/api/1/item/", &[], &rollbar_item(&title)).0,
+        call(
+            listen.ports["rollbar"],
+            "/api/1/item/",
+            &[],
+            &rollbar_item(&title)
+        )
+        .0,
         200
     );
     let line = listen.wait_for("rollbar").expect("no JSON line");
@@ -499,7 +525,13 @@ fn json_output_is_exact_and_terminal_output_escaped() {
     let listen = Listen::start(false);
     let title = format!("term-{TRICKY}");
     assert_eq!(
-        call(listen.ports[3], "/api/1/item/", &[], &rollbar_item(&title)).0,
+        call(
+            listen.ports["rollbar"],
+            "/api/1/item/",
+            &[],
+            &rollbar_item(&title)
+        )
+        .0,
         200
     );
     let line = listen.wait_for("term-").expect("no line");
@@ -514,7 +546,8 @@ fn json_output_is_exact_and_terminal_output_escaped() {
 #[test]
 fn an_unsupported_content_encoding_is_a_415() {
     let listen = Listen::start(false);
-    let [otlp, xray, logs, rollbar] = listen.ports;
+    let p = |n: &str| listen.ports[n];
+    let (otlp, xray, logs, rollbar) = (p("otlp"), p("xray"), p("logs"), p("rollbar"));
     for encoding in ["zstd", "br", "deflate", "compress"] {
         for (port, path, extra) in [
             (

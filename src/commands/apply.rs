@@ -66,7 +66,7 @@ pub fn run(g: &Global, a: &ApplyArgs, out: &Printer) -> Result<ExitStatus, Failu
 pub fn local_env(existing: &str) -> Vec<(String, String)> {
     let endpoints = listen::Endpoints {
         host: "host.docker.internal".into(),
-        ports: listen::Ports::default(),
+        ports: listen::Ports::defaults(integrations::all()),
     };
     let mut lines: Vec<(String, String)> = endpoints
         .env("host.docker.internal", integrations::all())

@@ -391,15 +391,18 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
 
     let rt = super::shared::runtime()?;
     let code = rt.block_on(async {
-        let mut running = listen::start(IpAddr::V4(Ipv4Addr::LOCALHOST), Ports::any())
+        let mut running = listen::start(IpAddr::V4(Ipv4Addr::LOCALHOST), Ports::any(integrations::all()))
             .await
             .map_err(|e| fail(e.to_string(), &e.hint()))?;
         out.say(&format!(
             "{} Started the local receivers ({})",
             out.bold("3/4"),
-            listen::RECEIVERS
+            running
+                .endpoints
+                .ports
+                .0
                 .iter()
-                .map(|(k, ..)| format!("{} :{}", listen::label(*k), running.endpoints.ports.get(*k)))
+                .map(|(r, p)| format!("{} :{p}", r.label))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -488,13 +491,13 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
                 "Demo done in {:.1} s: {}, and o11y received them ({}).",
                 started.elapsed().as_secs_f64(),
                 if real_app { "the patched backend sent all four signals" } else { "o11y sent a test signal of each of the four kinds" },
-                tally.line()
+                tally.line(&running.endpoints.ports)
             ));
             out.say("Next, in your own project: `o11y init` (it asks for your keys, checks them and wires everything in). No accounts yet? `o11y init --local`, then `o11y listen --bind 0.0.0.0` (containers reach this machine through host.docker.internal, which 127.0.0.1 does not answer).");
             Ok::<ExitStatus, Failure>(ExitStatus::Ok)
         } else {
             Err(Failure {
-                message: format!("not every signal arrived within {} s ({})", a.timeout, tally.line()),
+                message: format!("not every signal arrived within {} s ({})", a.timeout, tally.line(&running.endpoints.ports)),
                 hints: vec![format!(
                     "run again with `--timeout 60`; keep the scratch project with `--keep` and look at {}",
                     if real_app { "backend.log in it" } else { "the receivers' output above" }
@@ -622,7 +625,7 @@ async fn send_smoke(e: &Endpoints) -> Result<(), Failure> {
                 fail(
                     format!(
                         "the local {} receiver did not take the test signal: {err}",
-                        kind.key()
+                        i.spec().receiver.name
                     ),
                     "this is a bug; please report it",
                 )

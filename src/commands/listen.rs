@@ -6,19 +6,22 @@ use crate::cli::{Global, ListenArgs};
 use crate::error::Failure;
 use crate::exit::ExitStatus;
 use crate::listen::{self, Ports};
-use crate::spec::ReceiverKind;
 use crate::ui::listen::Tally;
 use crate::ui::Printer;
 
 pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<ExitStatus, Failure> {
     let rt = super::shared::runtime()?;
     rt.block_on(async {
-        let ports = Ports(std::collections::BTreeMap::from([
-            (ReceiverKind::Otlp, a.otlp_port),
-            (ReceiverKind::XrayDaemon, a.xray_port),
-            (ReceiverKind::Logs, a.logs_port),
-            (ReceiverKind::Rollbar, a.rollbar_port),
-        ]));
+        let mut ports = Ports::defaults(crate::integrations::all());
+        for (name, port) in &a.ports {
+            if !ports.set(name, *port) {
+                let names: Vec<&str> = ports.receivers().map(|r| r.name).collect();
+                return Err(Failure::new(
+                    format!("there is no receiver `{name}`"),
+                    format!("name one of {} (`--port {}=PORT`)", names.join(", "), names[0]),
+                ));
+            }
+        }
         let mut running = listen::start(a.bind, ports)
             .await
             ?;
@@ -87,7 +90,7 @@ pub fn run(_g: &Global, a: &ListenArgs, out: &Printer) -> Result<ExitStatus, Fai
         let dropped = running.dropped.load(std::sync::atomic::Ordering::Relaxed);
         out.say(&format!(
             "Received: {}{}",
-            tally.line(),
+            tally.line(&running.endpoints.ports),
             if dropped > 0 { format!(" ({dropped} dropped: output could not keep up)") } else { String::new() }
         ));
         Ok(ExitStatus::Ok)

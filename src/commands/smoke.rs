@@ -21,7 +21,7 @@ async fn step(ctx: Arc<Ctx>, i: Integration, opts: SmokeOpts) -> SmokeResult {
         let target = LocalTarget {
             http: ctx.http.clone(),
             host: "127.0.0.1".into(),
-            port: crate::listen::Ports::default().get(i.spec().receiver.kind),
+            port: i.spec().receiver.port,
             service: ctx.service(),
         };
         let port = target.port;

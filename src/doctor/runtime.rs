@@ -56,11 +56,11 @@ fn local_receivers(c: Arc<Ctx>) -> CheckFuture {
         if !c.local {
             return Outcome::skip("not in local mode");
         }
-        let p = crate::listen::Ports::default();
+        let p = crate::listen::Ports::defaults(&c.enabled);
         let mut silent = Vec::new();
         let mut all = Vec::new();
-        for (kind, _, _, _) in crate::listen::RECEIVERS {
-            let (what, port) = (crate::listen::label(kind), p.get(kind));
+        for (r, port) in p.0 {
+            let what = r.label;
             all.push(port.to_string());
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await

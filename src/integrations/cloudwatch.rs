@@ -12,6 +12,12 @@ pub const SPEC: Spec = Spec {
     api: None,
     receiver: Receiver {
         kind: ReceiverKind::Logs,
+        name: "logs",
+        serves: "CloudWatch Logs",
+        label: "logs",
+        port: 4584,
+        flag: "--logs-port",
+        unit: ("log event", "log events"),
         env: &[("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://{host}:{port}")],
         what: "log event",
         shown: "CloudWatch log events",

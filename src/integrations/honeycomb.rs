@@ -32,6 +32,12 @@ pub const SPEC: Spec = Spec {
     }),
     receiver: Receiver {
         kind: ReceiverKind::Otlp,
+        name: "otlp",
+        serves: "OTLP/HTTP traces",
+        label: "traces",
+        port: 4318,
+        flag: "--otlp-port",
+        unit: ("trace batch", "trace batches"),
         env: &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://{host}:{port}"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=local"),

@@ -31,6 +31,12 @@ pub const SPEC: Spec = Spec {
     }),
     receiver: Receiver {
         kind: ReceiverKind::Rollbar,
+        name: "rollbar",
+        serves: "Rollbar",
+        label: "Rollbar",
+        port: 4585,
+        flag: "--rollbar-port",
+        unit: ("Rollbar item", "Rollbar items"),
         env: &[("ROLLBAR_ENDPOINT", "http://{host}:{port}/api/1/")],
         what: "item",
         shown: "Rollbar items",

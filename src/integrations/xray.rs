@@ -15,6 +15,12 @@ pub const SPEC: Spec = Spec {
     api: None,
     receiver: Receiver {
         kind: ReceiverKind::XrayDaemon,
+        name: "xray",
+        serves: "X-Ray daemon",
+        label: "X-Ray",
+        port: 2000,
+        flag: "--xray-port",
+        unit: ("X-Ray segment", "X-Ray segments"),
         env: &[("AWS_XRAY_DAEMON_ADDRESS", "{host}:{port}")],
         what: "segment",
         shown: "X-Ray segments",

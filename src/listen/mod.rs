@@ -10,7 +10,6 @@ pub mod otlp;
 pub mod rollbar;
 pub mod xray;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,92 +17,85 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::spec::{Integration, ReceiverKind};
+use crate::spec::{Integration, Receiver, ReceiverKind};
 
 pub use arrival::{now, Arrival, Sink, SpanInfo, SubsegmentInfo, MAX_BODY, MAX_QUEUED};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Default ports: the OTLP/HTTP and X-Ray daemon standards, and two of o11y's own.
-pub const OTLP_PORT: u16 = 4318;
-pub const XRAY_PORT: u16 = 2000;
-pub const LOGS_PORT: u16 = 4584;
-pub const ROLLBAR_PORT: u16 = 4585;
-
-/// The port of each receiver.
+/// The receivers of the integrations at hand, each with its port (0: the system picks).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ports(pub BTreeMap<ReceiverKind, u16>);
+pub struct Ports(pub Vec<(&'static Receiver, u16)>);
 
 impl Serialize for Ports {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k.key(), v)?;
+        for (r, p) in &self.0 {
+            m.serialize_entry(r.name, p)?;
         }
         m.end()
     }
 }
 
-/// Every receiver, with its default port, its name and the `listen` flag that moves it.
-pub const RECEIVERS: [(ReceiverKind, u16, &str, &str); 4] = [
-    (
-        ReceiverKind::Otlp,
-        OTLP_PORT,
-        "OTLP/HTTP traces",
-        "--otlp-port",
-    ),
-    (
-        ReceiverKind::XrayDaemon,
-        XRAY_PORT,
-        "X-Ray daemon",
-        "--xray-port",
-    ),
-    (
-        ReceiverKind::Logs,
-        LOGS_PORT,
-        "CloudWatch Logs",
-        "--logs-port",
-    ),
-    (
-        ReceiverKind::Rollbar,
-        ROLLBAR_PORT,
-        "Rollbar",
-        "--rollbar-port",
-    ),
-];
-
-/// A receiver's short name, for messages (`traces`, `X-Ray`).
-pub fn label(kind: ReceiverKind) -> &'static str {
-    match kind {
-        ReceiverKind::Otlp => "traces",
-        ReceiverKind::XrayDaemon => "X-Ray",
-        ReceiverKind::Logs => "logs",
-        ReceiverKind::Rollbar => "Rollbar",
+impl PartialEq for &'static Receiver {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
     }
 }
 
-impl Default for Ports {
-    fn default() -> Self {
-        Ports(RECEIVERS.iter().map(|(k, p, _, _)| (*k, *p)).collect())
-    }
-}
+impl Eq for &'static Receiver {}
 
 impl Ports {
-    /// Ports the system picks, for tests and `demo`.
-    pub fn any() -> Ports {
-        Ports(RECEIVERS.iter().map(|(k, _, _, _)| (*k, 0)).collect())
+    /// Every receiver of `all` (one per protocol) on its default port.
+    pub fn defaults(all: &[Integration]) -> Ports {
+        let mut out: Vec<(&'static Receiver, u16)> = Vec::new();
+        for i in all {
+            let r = &i.spec().receiver;
+            if !out.iter().any(|(o, _)| o.kind == r.kind) {
+                out.push((r, r.port));
+            }
+        }
+        Ports(out)
     }
 
-    /// The port of `kind` (its default when unset).
+    /// Ports the system picks, for tests and `demo`.
+    pub fn any(all: &[Integration]) -> Ports {
+        let mut p = Ports::defaults(all);
+        for (_, port) in &mut p.0 {
+            *port = 0;
+        }
+        p
+    }
+
+    /// The port of `kind` (0 when no receiver has that protocol).
     pub fn get(&self, kind: ReceiverKind) -> u16 {
-        self.0.get(&kind).copied().unwrap_or_else(|| {
-            RECEIVERS
-                .iter()
-                .find(|(k, _, _, _)| *k == kind)
-                .map_or(0, |(_, p, _, _)| *p)
-        })
+        self.0
+            .iter()
+            .find(|(r, _)| r.kind == kind)
+            .map_or(0, |(_, p)| *p)
+    }
+
+    /// Moves the receiver named `name` (`otlp`, `xray`) to `port`; false when there is none.
+    pub fn set(&mut self, name: &str, port: u16) -> bool {
+        match self.0.iter_mut().find(|(r, _)| r.name == name) {
+            Some((_, p)) => {
+                *p = port;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The receivers, in registry order.
+    pub fn receivers(&self) -> impl Iterator<Item = &'static Receiver> + '_ {
+        self.0.iter().map(|(r, _)| *r)
+    }
+
+    /// The receiver of `kind`.
+    pub fn receiver(&self, kind: ReceiverKind) -> Option<&'static Receiver> {
+        self.receivers().find(|r| r.kind == kind)
     }
 }
 
@@ -252,70 +244,9 @@ fn prepare_process() {
     });
 }
 
-/// Binds every receiver, then serves until the returned value is dropped.
+/// Binds every receiver of `ports`, then serves until the returned value is dropped.
 pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
     prepare_process();
-    let otlp = tcp(
-        bind,
-        ports.get(ReceiverKind::Otlp),
-        "OTLP/HTTP traces",
-        "--otlp-port",
-    )
-    .await?;
-    // The daemon's UDP and TCP share one port; with port 0, take the TCP port for UDP too.
-    let (xray_tcp, xray_udp) = {
-        let mut tries = 0;
-        loop {
-            let t = tcp(
-                bind,
-                ports.get(ReceiverKind::XrayDaemon),
-                "X-Ray daemon",
-                "--xray-port",
-            )
-            .await?;
-            let port = t
-                .local_addr()
-                .map(|a| a.port())
-                .unwrap_or(ports.get(ReceiverKind::XrayDaemon));
-            match UdpSocket::bind(SocketAddr::new(bind, port)).await {
-                Ok(u) => break (t, u),
-                Err(_) if ports.get(ReceiverKind::XrayDaemon) == 0 && tries < 20 => tries += 1,
-                Err(e) => {
-                    return Err(bind_error(
-                        e,
-                        bind,
-                        port,
-                        "X-Ray daemon (UDP)",
-                        "--xray-port",
-                    ))
-                }
-            }
-        }
-    };
-    let logs_l = tcp(
-        bind,
-        ports.get(ReceiverKind::Logs),
-        "CloudWatch Logs",
-        "--logs-port",
-    )
-    .await?;
-    let rollbar_l = tcp(
-        bind,
-        ports.get(ReceiverKind::Rollbar),
-        "Rollbar",
-        "--rollbar-port",
-    )
-    .await?;
-    let port_of = |l: &TcpListener| l.local_addr().map(|a| a.port()).unwrap_or(0);
-    let endpoints = Endpoints {
-        host: bind.to_string(),
-        ports: Ports(BTreeMap::from([
-            (ReceiverKind::Otlp, port_of(&otlp)),
-            (ReceiverKind::XrayDaemon, port_of(&xray_tcp)),
-            (ReceiverKind::Logs, port_of(&logs_l)),
-            (ReceiverKind::Rollbar, port_of(&rollbar_l)),
-        ])),
-    };
     let (tx, rx) = mpsc::channel(4096);
     let dropped = Arc::new(AtomicU64::new(0));
     let queued = Arc::new(AtomicUsize::new(0));
@@ -324,26 +255,72 @@ pub async fn start(bind: IpAddr, ports: Ports) -> Result<Running, ListenError> {
         dropped: dropped.clone(),
         queued: queued.clone(),
     };
-    let store = Arc::new(Mutex::new(logs::Store::default()));
-    let sampling = Arc::new(xray::Sampling::new());
-    let rules_served = sampling.rules_served.clone();
-    let tasks = vec![
-        tokio::spawn(http::serve(otlp, sink.clone(), Arc::new(otlp::handle))),
-        tokio::spawn(http::serve(
-            xray_tcp,
-            sink.clone(),
-            Arc::new(move |r: &http::Req| sampling.handle(r)),
-        )),
-        tokio::spawn(xray::serve_udp(xray_udp, sink.clone())),
-        tokio::spawn(http::serve(
-            logs_l,
-            sink.clone(),
-            Arc::new(move |r: &http::Req| logs::handle(&store, r)),
-        )),
-        tokio::spawn(http::serve(rollbar_l, sink, Arc::new(rollbar::handle))),
-    ];
+    let rules_served = Arc::new(AtomicU64::new(0));
+    let mut bound: Vec<(&'static Receiver, u16)> = Vec::new();
+    let mut tasks = Vec::new();
+    for (r, port) in &ports.0 {
+        let listener = tcp(bind, *port, r.serves, r.flag).await?;
+        let actual = listener.local_addr().map(|a| a.port()).unwrap_or(*port);
+        match r.kind {
+            ReceiverKind::Otlp => {
+                tasks.push(tokio::spawn(http::serve(
+                    listener,
+                    sink.clone(),
+                    Arc::new(otlp::handle),
+                )));
+            }
+            ReceiverKind::XrayDaemon => {
+                // The daemon's UDP and TCP share one port; with port 0, take the TCP port for
+                // UDP too, trying again when that one is taken for UDP.
+                let mut listener = listener;
+                let mut actual = actual;
+                let mut tries = 0;
+                let udp = loop {
+                    match UdpSocket::bind(SocketAddr::new(bind, actual)).await {
+                        Ok(u) => break u,
+                        Err(_) if *port == 0 && tries < 20 => {
+                            tries += 1;
+                            listener = tcp(bind, 0, r.serves, r.flag).await?;
+                            actual = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                        }
+                        Err(e) => {
+                            return Err(bind_error(e, bind, actual, "X-Ray daemon (UDP)", r.flag))
+                        }
+                    }
+                };
+                let sampling = Arc::new(xray::Sampling::counting(rules_served.clone()));
+                tasks.push(tokio::spawn(http::serve(
+                    listener,
+                    sink.clone(),
+                    Arc::new(move |q: &http::Req| sampling.handle(q)),
+                )));
+                tasks.push(tokio::spawn(xray::serve_udp(udp, sink.clone())));
+                bound.push((r, actual));
+                continue;
+            }
+            ReceiverKind::Logs => {
+                let store = Arc::new(Mutex::new(logs::Store::default()));
+                tasks.push(tokio::spawn(http::serve(
+                    listener,
+                    sink.clone(),
+                    Arc::new(move |q: &http::Req| logs::handle(&store, q)),
+                )));
+            }
+            ReceiverKind::Rollbar => {
+                tasks.push(tokio::spawn(http::serve(
+                    listener,
+                    sink.clone(),
+                    Arc::new(rollbar::handle),
+                )));
+            }
+        }
+        bound.push((r, actual));
+    }
     Ok(Running {
-        endpoints,
+        endpoints: Endpoints {
+            host: bind.to_string(),
+            ports: Ports(bound),
+        },
         arrivals: rx,
         queued,
         dropped,

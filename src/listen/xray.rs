@@ -115,9 +115,14 @@ impl Default for Sampling {
 
 impl Sampling {
     pub fn new() -> Sampling {
+        Sampling::counting(Arc::new(AtomicU64::new(0)))
+    }
+
+    /// One whose fetches of the rules are counted in `served`.
+    pub fn counting(served: Arc<AtomicU64>) -> Sampling {
         Sampling {
             started: epoch(),
-            rules_served: Arc::new(AtomicU64::new(0)),
+            rules_served: served,
         }
     }
 

@@ -460,16 +460,6 @@ pub struct Tally {
     pub malformed: usize,
 }
 
-/// How the summary names one arrival of each receiver: (one, many).
-fn unit(kind: ReceiverKind) -> (&'static str, &'static str) {
-    match kind {
-        ReceiverKind::Otlp => ("trace batch", "trace batches"),
-        ReceiverKind::XrayDaemon => ("X-Ray segment", "X-Ray segments"),
-        ReceiverKind::Logs => ("log event", "log events"),
-        ReceiverKind::Rollbar => ("Rollbar item", "Rollbar items"),
-    }
-}
-
 impl Tally {
     pub fn add(&mut self, a: &Arrival) {
         let n = match a {
@@ -494,15 +484,16 @@ impl Tally {
         self.counts.values().sum()
     }
 
-    pub fn line(&self) -> String {
+    /// The counts of each receiver of `ports`, as the summary says them.
+    pub fn line(&self, ports: &crate::listen::Ports) -> String {
         let n = |count: usize, (one, many): (&str, &str)| {
             format!("{count} {}", if count == 1 { one } else { many })
         };
         let mut parts = Vec::new();
-        for (kind, ..) in crate::listen::RECEIVERS {
-            let count = self.counts.get(&kind).copied().unwrap_or(0);
-            let mut part = n(count, unit(kind));
-            if kind == ReceiverKind::Otlp {
+        for r in ports.receivers() {
+            let count = self.counts.get(&r.kind).copied().unwrap_or(0);
+            let mut part = n(count, r.unit);
+            if r.kind == ReceiverKind::Otlp {
                 part.push_str(&format!(" ({})", n(self.spans, ("span", "spans"))));
             }
             parts.push(part);

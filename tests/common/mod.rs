@@ -396,30 +396,34 @@ pub fn smoke_result<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json:
         .unwrap_or_else(|| panic!("no result for {name} in {v}"))
 }
 
+/// A free port for each receiver of the registry, by its name (`otlp`, `rollbar`), and the
+/// `--port NAME=PORT` arguments that put `o11y listen` there.
+pub fn receiver_ports() -> (BTreeMap<&'static str, u16>, Vec<String>) {
+    let mut ports = BTreeMap::new();
+    let mut args = Vec::new();
+    for r in o11y::listen::Ports::defaults(o11y::integrations::all()).receivers() {
+        let p = free_port();
+        ports.insert(r.name, p);
+        args.push("--port".to_string());
+        args.push(format!("{}={p}", r.name));
+    }
+    (ports, args)
+}
+
 /// `o11y listen --json` in the background, its arrivals collected as they come.
 pub struct Listen {
     pub arrivals: Arc<Mutex<Vec<Value>>>,
-    pub ports: [u16; 4],
+    /// Each receiver's port, by its name.
+    pub ports: BTreeMap<&'static str, u16>,
     pub child: Child,
 }
 
 impl Listen {
     pub fn start() -> Listen {
-        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let (ports, args) = receiver_ports();
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("o11y"))
             .args(["listen", "--json", "--timeout", "120"])
-            .args([
-                "--otlp-port",
-                &ports[0].to_string(),
-                "--xray-port",
-                &ports[1].to_string(),
-            ])
-            .args([
-                "--logs-port",
-                &ports[2].to_string(),
-                "--rollbar-port",
-                &ports[3].to_string(),
-            ])
+            .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -436,7 +440,10 @@ impl Listen {
             }
         });
         let up = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", ports[3])).is_err() {
+        while ports
+            .values()
+            .any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err())
+        {
             assert!(
                 up.elapsed() < Duration::from_secs(10),
                 "listen did not start"
@@ -480,23 +487,19 @@ impl Listen {
         out
     }
 
+    /// What points a backend on this machine at these receivers: each integration's
+    /// receiver variables, as `o11y listen` prints them.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        let [otlp, xray, logs, rollbar] = self.ports;
-        vec![
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                format!("http://127.0.0.1:{otlp}"),
-            ),
-            ("AWS_XRAY_DAEMON_ADDRESS", format!("127.0.0.1:{xray}")),
-            (
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                format!("http://127.0.0.1:{logs}"),
-            ),
-            (
-                "ROLLBAR_ENDPOINT",
-                format!("http://127.0.0.1:{rollbar}/api/1/"),
-            ),
-        ]
+        let all = o11y::integrations::all();
+        let mut ports = o11y::listen::Ports::defaults(all);
+        for (name, port) in &self.ports {
+            ports.set(name, *port);
+        }
+        o11y::listen::Endpoints {
+            host: "127.0.0.1".into(),
+            ports,
+        }
+        .env("127.0.0.1", all)
     }
 
     /// Waits until `pred` holds for some arrival; returns it.
