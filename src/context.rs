@@ -317,3 +317,38 @@ pub fn udp_listening(port: u16) -> bool {
             })
     })
 }
+
+/// The backend's variables as written in the compose file: name → value.
+pub fn backend_env(c: &Ctx) -> Option<Result<Vec<(String, String)>, String>> {
+    let inputs = c.inputs.as_ref()?;
+    let names = crate::patch::compose::env_names(&inputs.compose.text, &inputs.service);
+    Some(
+        names
+            .map_err(|e| format!("{}, line {}: {}", inputs.compose.path, e.line, e.what))
+            .map(|names| {
+                let text = &inputs.compose.text;
+                names
+                    .into_iter()
+                    .map(|n| {
+                        let v = text
+                            .lines()
+                            .map(str::trim)
+                            .find_map(|l| {
+                                let l = l
+                                    .trim_start_matches("- ")
+                                    .trim_matches('"')
+                                    .trim_matches('\'');
+                                l.strip_prefix(&format!("{n}:"))
+                                    .or_else(|| l.strip_prefix(&format!("{n}=")))
+                            })
+                            .unwrap_or("")
+                            .trim()
+                            .trim_matches('"')
+                            .trim_matches('\'')
+                            .to_string();
+                        (n, v)
+                    })
+                    .collect()
+            }),
+    )
+}

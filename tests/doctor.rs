@@ -472,7 +472,15 @@ fn the_bootcamps_hand_made_week2_is_diagnosed() {
         reason.contains("lacks AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, ROLLBAR_ENDPOINT"),
         "{compose}"
     );
-    assert!(reason.contains("HONEYCOMB_SERVICE_NAME"), "{compose}");
+    let otlp = check(&v, "honeycomb.env");
+    assert_eq!(otlp["status"], "warn", "{otlp}");
+    assert!(
+        otlp["reason"]
+            .as_str()
+            .unwrap()
+            .contains("HONEYCOMB_SERVICE_NAME"),
+        "{otlp}"
+    );
     assert!(check(&v, "rollbar.code")["reason"]
         .as_str()
         .unwrap()
@@ -484,9 +492,9 @@ fn the_bootcamps_hand_made_week2_is_diagnosed() {
         "OTEL_EXPORTER_OTLP_ENDPOINT=https://api.honeycomb.io/v1/traces\n",
     )
     .unwrap();
-    let o = doctor(d, &["--only", "project.compose", "--json"], &[]);
+    let o = doctor(d, &["--only", "honeycomb.env", "--json"], &[]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let c = check(&v, "project.compose");
+    let c = check(&v, "honeycomb.env");
     assert_eq!(c["status"], "fail", "{c}");
     assert!(
         c["reason"]

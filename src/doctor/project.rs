@@ -84,43 +84,8 @@ fn requirements(c: Arc<Ctx>) -> CheckFuture {
     })
 }
 
-/// The backend's variables as written in the compose file: name → value.
-fn backend_env(c: &Ctx) -> Option<Result<Vec<(String, String)>, String>> {
-    let inputs = c.inputs.as_ref()?;
-    let names = crate::patch::compose::env_names(&inputs.compose.text, &inputs.service);
-    Some(
-        names
-            .map_err(|e| format!("{}, line {}: {}", inputs.compose.path, e.line, e.what))
-            .map(|names| {
-                let text = &inputs.compose.text;
-                names
-                    .into_iter()
-                    .map(|n| {
-                        let v = text
-                            .lines()
-                            .map(str::trim)
-                            .find_map(|l| {
-                                let l = l
-                                    .trim_start_matches("- ")
-                                    .trim_matches('"')
-                                    .trim_matches('\'');
-                                l.strip_prefix(&format!("{n}:"))
-                                    .or_else(|| l.strip_prefix(&format!("{n}=")))
-                            })
-                            .unwrap_or("")
-                            .trim()
-                            .trim_matches('"')
-                            .trim_matches('\'')
-                            .to_string();
-                        (n, v)
-                    })
-                    .collect()
-            }),
-    )
-}
-
 fn compose_env(c: Arc<Ctx>) -> CheckFuture {
-    ready(match backend_env(&c) {
+    ready(match crate::context::backend_env(&c) {
         None => Outcome::skip(NO_PROJECT),
         Some(Err(e)) => Outcome::fail(e, "fix the file at that line, then run `o11y doctor` again"),
         Some(Ok(env)) => {
@@ -142,21 +107,6 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                     !env.iter().any(|(n, _)| n == w) && !from_files.iter().any(|(n, _, _)| n == w)
                 })
                 .collect();
-            // OTLPSpanExporter(endpoint=...) takes the URL as it is, /v1/traces included: the
-            // variable then must hold the full path (the exporter appends it only to
-            // OTEL_EXPORTER_OTLP_ENDPOINT read by itself).
-            let endpoint_in_code = inputs.is_some_and(|i| {
-                i.python
-                    .iter()
-                    .filter_map(|(_, s)| s.as_ref())
-                    .chain(i.linked.iter())
-                    .any(|s| {
-                        s.text
-                            .split("OTLPSpanExporter(")
-                            .skip(1)
-                            .any(|args| args.split(')').next().unwrap_or("").contains("endpoint"))
-                    })
-            });
             let literal_endpoints: Vec<String> = if c.local {
                 c.enabled
                     .iter()
@@ -181,36 +131,12 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                 })
                 .map(|(n, _)| n.as_str())
                 .collect();
-            let ends_in_path = |v: &str| v.trim_end_matches('/').ends_with("/v1/traces");
-            // In the compose file itself, or in the shell or .env it takes `${...}` from.
-            let from_vars = c
-                .vars
-                .get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .filter(|(v, _)| ends_in_path(v))
-                .map(|(v, _)| ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), v.clone()));
-            let doubled = env
-                .iter()
-                .find(|(n, v)| n == "OTEL_EXPORTER_OTLP_ENDPOINT" && ends_in_path(v))
-                .cloned()
-                .or(from_vars)
-                .filter(|_| !endpoint_in_code);
-            let unset_ref = env.iter().find(|(n, v)| {
-                n == "OTEL_SERVICE_NAME"
-                    && v.contains("${HONEYCOMB_SERVICE_NAME}")
-                    && c.var("HONEYCOMB_SERVICE_NAME").is_none()
-            });
             // Every problem is named, worst first, so one run shows them all.
             let mut problems: Vec<Outcome> = Vec::new();
             if !literal.is_empty() {
                 problems.push(Outcome::fail(
                     format!("{} written literally into the compose file (a secret in git)", literal.join(", ")),
                     "replace each value with a reference like \"${NAME}\", set the value in your environment or .env, and rotate the key",
-                ));
-            }
-            if let Some((_, v)) = doubled {
-                problems.push(Outcome::fail(
-                    format!("OTEL_EXPORTER_OTLP_ENDPOINT is {v}: the exporter appends /v1/traces itself, so spans go to /v1/traces/v1/traces"),
-                    "drop the /v1/traces from OTEL_EXPORTER_OTLP_ENDPOINT (e.g. https://api.honeycomb.io)",
                 ));
             }
             if !literal_endpoints.is_empty() {
@@ -223,12 +149,6 @@ fn compose_env(c: Arc<Ctx>) -> CheckFuture {
                 problems.push(Outcome::fail(
                     format!("the backend lacks {}", missing.join(", ")),
                     "run `o11y apply` (or `o11y doctor --fix`)",
-                ));
-            }
-            if unset_ref.is_some() {
-                problems.push(Outcome::warn(
-                    "OTEL_SERVICE_NAME is \"${HONEYCOMB_SERVICE_NAME}\", which nothing sets: spans arrive as unknown_service",
-                    "set it to \"${OTEL_SERVICE_NAME:-backend-flask}\" in the compose file",
                 ));
             }
             problems.sort_by_key(|p| std::cmp::Reverse(p.status));

@@ -475,6 +475,51 @@ pub fn checks() -> Vec<crate::context::Check> {
             run: |c| crate::context::code_check(c, crate::spec::Integration(&SPEC)),
         },
         Check {
+            id: "honeycomb.env",
+            group: Group::Project,
+            title: "OTLP variables",
+            integration: Some(crate::spec::Integration(&SPEC)),
+            run: |c| {
+                Box::pin(async move {
+                    use crate::report::Outcome;
+                    let env = match crate::context::backend_env(&c) {
+                        None => return Outcome::skip(crate::context::NO_PROJECT),
+                        Some(Err(e)) => {
+                            return Outcome::skip(format!("{e} (see the compose check)"))
+                        }
+                        Some(Ok(env)) => env,
+                    };
+                    if !env
+                        .iter()
+                        .any(|(n, _)| SPEC.env.iter().any(|e| e.name == n))
+                    {
+                        return Outcome::skip("no OTLP variables yet (see the compose check)");
+                    }
+                    let problems = otlp_env(&c, &env);
+                    match problems.first() {
+                        None => Outcome::ok(
+                            "the exporter's endpoint and service name are as it reads them",
+                        ),
+                        Some(first) => Outcome {
+                            status: first.status,
+                            reason: problems
+                                .iter()
+                                .map(|p| p.reason.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                            fix: Some(
+                                problems
+                                    .iter()
+                                    .filter_map(|p| p.fix.as_deref())
+                                    .collect::<Vec<_>>()
+                                    .join("; then "),
+                            ),
+                        },
+                    }
+                })
+            },
+        },
+        Check {
             id: "honeycomb.secret",
             group: Group::Secrets,
             title: "HONEYCOMB_API_KEY",
@@ -586,4 +631,58 @@ async fn smoke(ctx: std::sync::Arc<crate::context::Ctx>) -> crate::report::Step 
             }
         }
     }
+}
+
+/// The OTLP variables' usual mistakes: an endpoint that ends in `/v1/traces` (the exporter
+/// appends it itself, unless the code passes the endpoint), and a service name taken from
+/// `${HONEYCOMB_SERVICE_NAME}`, which nothing sets.
+fn otlp_env(c: &crate::context::Ctx, env: &[(String, String)]) -> Vec<crate::report::Outcome> {
+    use crate::report::Outcome;
+    // OTLPSpanExporter(endpoint=...) takes the URL as it is, /v1/traces included: the
+    // variable then must hold the full path (the exporter appends it only to
+    // OTEL_EXPORTER_OTLP_ENDPOINT read by itself).
+    let endpoint_in_code = c.inputs.as_ref().is_some_and(|i| {
+        i.python
+            .iter()
+            .filter_map(|(_, s)| s.as_ref())
+            .chain(i.linked.iter())
+            .any(|s| {
+                s.text
+                    .split("OTLPSpanExporter(")
+                    .skip(1)
+                    .any(|args| args.split(')').next().unwrap_or("").contains("endpoint"))
+            })
+    });
+    let ends_in_path = |v: &str| v.trim_end_matches('/').ends_with("/v1/traces");
+    // In the compose file itself, or in the shell or .env it takes `${...}` from.
+    let from_vars = c
+        .vars
+        .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .filter(|(v, _)| ends_in_path(v))
+        .map(|(v, _)| ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), v.clone()));
+    let doubled = env
+        .iter()
+        .find(|(n, v)| n == "OTEL_EXPORTER_OTLP_ENDPOINT" && ends_in_path(v))
+        .cloned()
+        .or(from_vars)
+        .filter(|_| !endpoint_in_code);
+    let unset_ref = env.iter().any(|(n, v)| {
+        n == "OTEL_SERVICE_NAME"
+            && v.contains("${HONEYCOMB_SERVICE_NAME}")
+            && c.var("HONEYCOMB_SERVICE_NAME").is_none()
+    });
+    let mut out = Vec::new();
+    if let Some((_, v)) = doubled {
+        out.push(Outcome::fail(
+            format!("OTEL_EXPORTER_OTLP_ENDPOINT is {v}: the exporter appends /v1/traces itself, so spans go to /v1/traces/v1/traces"),
+            "drop the /v1/traces from OTEL_EXPORTER_OTLP_ENDPOINT (e.g. https://api.honeycomb.io)",
+        ));
+    }
+    if unset_ref {
+        out.push(Outcome::warn(
+            "OTEL_SERVICE_NAME is \"${HONEYCOMB_SERVICE_NAME}\", which nothing sets: spans arrive as unknown_service",
+            "set it to \"${OTEL_SERVICE_NAME:-backend-flask}\" in the compose file",
+        ));
+    }
+    out
 }
