@@ -192,6 +192,11 @@ pub struct Receiver {
     pub shown_real: &'static str,
     /// What arrives, in the plural, for help texts (`X-Ray segments`).
     pub arrivals: &'static str,
+    /// What an arrival from the backend names when o11y's own code sent it (the `mock-data`
+    /// span; the empty string: any arrival does).
+    pub own_code: &'static str,
+    /// Its signals leave the backend in batches, some only when it stops (CloudWatch's).
+    pub batched: bool,
 }
 
 /// An environment variable of the backend service. `value` is always a `${VAR}` reference,

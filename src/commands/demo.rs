@@ -16,7 +16,7 @@ use crate::integrations;
 use crate::listen::{self, Arrival, Endpoints, Ports};
 use crate::patch::apply;
 use crate::project;
-use crate::spec::{Integration, ReceiverKind};
+use crate::spec::Integration;
 use crate::ui::Printer;
 
 /// The example project, compiled in so `demo` works from any folder.
@@ -325,32 +325,18 @@ impl Seen {
         self.0.values().all(|v| *v)
     }
 
-    /// All but the ones that arrive only when the backend stops (CloudWatch's batch).
-    fn all_but_logs(&self) -> bool {
-        self.0
-            .iter()
-            .all(|(i, v)| *v || i.spec().receiver.kind == ReceiverKind::Logs)
+    /// All but the ones that may arrive only when the backend stops (CloudWatch's batch).
+    fn all_but_batched(&self) -> bool {
+        self.0.iter().all(|(i, v)| *v || i.spec().receiver.batched)
     }
 
     fn note(&mut self, a: &Arrival, real_app: bool) {
         let Some(kind) = a.receiver() else { return };
         for (i, seen) in self.0.iter_mut() {
             if i.spec().receiver.kind == kind {
-                *seen |= !real_app || shows_own_code(a);
+                *seen |= !real_app || a.names(i.spec().receiver.own_code);
             }
         }
-    }
-}
-
-/// Whether an arrival from the real backend shows o11y's own code ran: the mock-data span or
-/// subsegment, the HomeActivities log line; any Rollbar item.
-fn shows_own_code(a: &Arrival) -> bool {
-    match a {
-        Arrival::Trace { spans, .. } => spans.iter().any(|s| s.name == "mock-data"),
-        Arrival::Xray { subsegments, .. } => subsegments.iter().any(|s| s.name == "mock-data"),
-        Arrival::Log { messages, .. } => messages.iter().any(|m| m.contains("HomeActivities")),
-        Arrival::Rollbar { .. } => true,
-        Arrival::Malformed { .. } => false,
     }
 }
 
@@ -452,7 +438,7 @@ pub fn run(_g: &Global, a: &DemoArgs, out: &Printer) -> Result<ExitStatus, Failu
         let mut stopped = false;
         while !seen.all() && Instant::now() < deadline {
             // The log handler sends on a timer; stopping the backend (SIGTERM) flushes it.
-            if !stopped && seen.all_but_logs() {
+            if !stopped && seen.all_but_batched() {
                 if let Some(b) = backend.as_mut() {
                     stop(b).await;
                 }

@@ -23,6 +23,8 @@ pub const SPEC: Spec = Spec {
         shown: "CloudWatch log events",
         shown_real: " (\"HomeActivities\")",
         arrivals: "CloudWatch logs",
+        own_code: "HomeActivities",
+        batched: true,
     },
     fallback_api: None,
     compose_services: &[],

@@ -46,6 +46,8 @@ pub const SPEC: Spec = Spec {
         shown: "traces (Honeycomb over OTLP)",
         shown_real: ", with the mock-data span",
         arrivals: "traces",
+        own_code: "mock-data",
+        batched: false,
     },
     fallback_api: Some(Fallback {
         default: EU_API,

@@ -42,6 +42,8 @@ pub const SPEC: Spec = Spec {
         shown: "Rollbar items",
         shown_real: "",
         arrivals: "Rollbar items",
+        own_code: "",
+        batched: false,
     },
     fallback_api: None,
     compose_services: &[],

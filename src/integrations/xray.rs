@@ -26,6 +26,8 @@ pub const SPEC: Spec = Spec {
         shown: "X-Ray segments",
         shown_real: ", with the mock-data subsegment",
         arrivals: "X-Ray segments",
+        own_code: "mock-data",
+        batched: false,
     },
     fallback_api: None,
     compose_services: &[ComposeService {

@@ -94,6 +94,19 @@ pub enum Arrival {
 }
 
 impl Arrival {
+    /// Whether it names `what`: a span or subsegment of that name, a log message or an item
+    /// title that holds it. The empty string is named by every well-formed arrival.
+    pub fn names(&self, what: &str) -> bool {
+        match self {
+            Arrival::Malformed { .. } => false,
+            _ if what.is_empty() => true,
+            Arrival::Trace { spans, .. } => spans.iter().any(|s| s.name == what),
+            Arrival::Xray { subsegments, .. } => subsegments.iter().any(|s| s.name == what),
+            Arrival::Log { messages, .. } => messages.iter().any(|m| m.contains(what)),
+            Arrival::Rollbar { title, .. } => title.contains(what),
+        }
+    }
+
     /// The receiver it came from (None for malformed input).
     pub fn receiver(&self) -> Option<ReceiverKind> {
         match self {
