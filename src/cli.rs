@@ -385,8 +385,8 @@ pub struct SmokeArgs {
     /// Do not wait to read the signals back.
     #[arg(long)]
     pub no_verify: bool,
-    /// Seconds to wait for each service, and at most for a signal to be readable (X-Ray and
-    /// CloudWatch Logs make new data readable only after a processing delay).
+    /// Seconds to wait for each service, and at most for a signal to be readable (some
+    /// services make new data readable only after a processing delay).
     #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = seconds)]
     pub timeout: f64,
     #[command(flatten)]
