@@ -18,7 +18,7 @@ pub const SPEC: Spec = Spec {
         name: "xray",
         serves: "X-Ray daemon",
         label: "X-Ray",
-        port: 2000,
+        port: DAEMON_PORT,
         flag: "--xray-port",
         unit: ("X-Ray segment", "X-Ray segments"),
         env: &[("AWS_XRAY_DAEMON_ADDRESS", "{host}:{port}")],
@@ -35,7 +35,7 @@ pub const SPEC: Spec = Spec {
         template: DAEMON_TEMPLATE,
     }],
     ports: &[WorkspacePort {
-        port: 2000,
+        port: DAEMON_PORT,
         name: DAEMON_SERVICE,
         gitpod: "onOpen: ignore",
     }],
@@ -102,6 +102,9 @@ pub const SPEC: Spec = Spec {
     ],
     blocks_need_own_setup: false,
 };
+
+/// The daemon's port, UDP for segments and TCP for the sampling rules.
+pub const DAEMON_PORT: u16 = 2000;
 
 /// The name of the daemon service added to the compose file.
 pub const DAEMON_SERVICE: &str = "xray-daemon";
@@ -197,13 +200,13 @@ pub fn checks() -> Vec<crate::context::Check> {
                     )
                     .await
                     .is_ok();
-                    if crate::context::udp_listening(2000) {
-                        Outcome::ok("something listens on 2000/udp")
+                    if crate::context::udp_listening(DAEMON_PORT) {
+                        Outcome::ok(format!("something listens on {DAEMON_PORT}/udp"))
                     } else if backend_up {
                         Outcome::fail(
-                            "the backend runs but nothing listens on 2000/udp: segments are lost",
+                            format!("the backend runs but nothing listens on {DAEMON_PORT}/udp: segments are lost"),
                             format!(
-                                "start the daemon: `{} up -d {DAEMON_SERVICE}` (its ports need \"2000:2000/udp\")",
+                                "start the daemon: `{} up -d {DAEMON_SERVICE}` (its ports need \"{DAEMON_PORT}:{DAEMON_PORT}/udp\")",
                                 crate::project::compose_command()
                             ),
                         )

@@ -502,34 +502,9 @@ pub fn detect(
 pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Option<String> {
     let dir = root.join(backend_dir);
     let dockerfile_name = svc.dockerfile.as_deref().unwrap_or("Dockerfile");
-    let dockerfile = crate::patch::apply::read_regular(&dir.join(dockerfile_name), MAX_FILE)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .unwrap_or_default();
-    let exists = |rel: &str| {
-        let rel = rel.trim_start_matches("./");
-        (!rel.contains("..") && dir.join(rel).is_file()).then(|| rel.to_string())
-    };
-    let from_spec = |spec: &str| -> Option<String> {
-        let module = spec
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_matches(['"', '\'']);
-        if module.ends_with(".py") {
-            return exists(module);
-        }
-        if module.is_empty()
-            || !module
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        {
-            return None;
-        }
-        let path = module.replace('.', "/");
-        exists(&format!("{path}.py")).or_else(|| exists(&format!("{path}/__init__.py")))
-    };
+    let dockerfile = read_utf8(&dir.join(dockerfile_name)).unwrap_or_default();
+    let exists = |rel: &str| existing(&dir, rel);
+    let from_spec = |spec: &str| module_file(&dir, spec);
     let flask_app = svc
         .env
         .iter()
@@ -556,10 +531,7 @@ pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Optio
     let mut creating = Vec::new();
     python_files(&dir, "", 0, &mut creating);
     creating.retain(|rel| {
-        crate::patch::apply::read_regular(&dir.join(rel), MAX_FILE)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .is_some_and(|t| crate::patch::python::creates_flask_app(&t))
+        read_utf8(&dir.join(rel)).is_some_and(|t| crate::patch::python::creates_flask_app(&t))
     });
     match creating.as_slice() {
         [one] => Some(one.clone()),
@@ -567,17 +539,47 @@ pub fn find_app(root: &Path, backend_dir: &str, svc: &compose::Service) -> Optio
     }
 }
 
+/// `rel` below `dir`, when it is a file there (no `..`).
+fn existing(dir: &Path, rel: &str) -> Option<String> {
+    let rel = rel.trim_start_matches("./");
+    (!rel.contains("..") && dir.join(rel).is_file()).then(|| rel.to_string())
+}
+
+/// The file of a module a server or `FLASK_APP` names (`app`, `project.wsgi:app`, `app.py`).
+fn module_file(dir: &Path, spec: &str) -> Option<String> {
+    let module = spec
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches(['"', '\'']);
+    if module.ends_with(".py") {
+        return existing(dir, module);
+    }
+    if module.is_empty()
+        || !module
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return None;
+    }
+    let path = module.replace('.', "/");
+    existing(dir, &format!("{path}.py")).or_else(|| existing(dir, &format!("{path}/__init__.py")))
+}
+
+/// A file's text, when it is a regular UTF-8 file of at most [`MAX_FILE`] bytes.
+fn read_utf8(path: &Path) -> Option<String> {
+    crate::patch::apply::read_regular(path, MAX_FILE)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+}
+
 /// Whether `svc`'s command (its own, else its Dockerfile's) runs a Flask app: `flask run`, or a
 /// server or `python` running a module that calls `Flask(...)`; None when it says nothing.
 fn runs_flask(root: &Path, backend_dir: &str, svc: &compose::Service) -> Option<bool> {
     let dir = root.join(backend_dir);
-    let dockerfile = crate::patch::apply::read_regular(
-        &dir.join(svc.dockerfile.as_deref().unwrap_or("Dockerfile")),
-        MAX_FILE,
-    )
-    .ok()
-    .and_then(|b| String::from_utf8(b).ok())
-    .unwrap_or_default();
+    let dockerfile =
+        read_utf8(&dir.join(svc.dockerfile.as_deref().unwrap_or("Dockerfile"))).unwrap_or_default();
     let command = svc
         .command
         .clone()
@@ -589,27 +591,9 @@ fn runs_flask(root: &Path, backend_dir: &str, svc: &compose::Service) -> Option<
     {
         return Some(true);
     }
-    let exists = |rel: &str| {
-        let rel = rel.trim_start_matches("./");
-        (!rel.contains("..") && dir.join(rel).is_file()).then(|| rel.to_string())
-    };
-    let from_spec = |spec: &str| -> Option<String> {
-        let module = spec
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_matches(['"', '\'']);
-        if module.ends_with(".py") {
-            return exists(module);
-        }
-        let path = module.replace('.', "/");
-        exists(&format!("{path}.py")).or_else(|| exists(&format!("{path}/__init__.py")))
-    };
+    let from_spec = |spec: &str| module_file(&dir, spec);
     let module = app_in_command(&command, &from_spec)?;
-    let text = crate::patch::apply::read_regular(&dir.join(follow_app(&dir, module)), MAX_FILE)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())?;
+    let text = read_utf8(&dir.join(follow_app(&dir, module)))?;
     Some(crate::patch::python::creates_flask_app(&text))
 }
 
@@ -617,11 +601,7 @@ fn runs_flask(root: &Path, backend_dir: &str, svc: &compose::Service) -> Option<
 /// else the backend module it imports the app (or its factory) from, followed up to three
 /// steps (`manage.py`: `from project import app` → `project/__init__.py`).
 fn follow_app(dir: &Path, rel: String) -> String {
-    let read = |rel: &str| {
-        crate::patch::apply::read_regular(&dir.join(rel), MAX_FILE)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-    };
+    let read = |rel: &str| read_utf8(&dir.join(rel));
     let mut at = rel.clone();
     for _ in 0..3 {
         let Some(text) = read(&at) else {
