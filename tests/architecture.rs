@@ -358,3 +358,41 @@ fn layers_point_down() {
         ],
     );
 }
+
+/// The most lines one source file may have: a reader holds a file whole, or splits it along
+/// what it does (docs/ARCHITECTURE.md, "Files").
+const MAX_LINES: usize = 700;
+
+#[test]
+fn every_source_file_fits_in_a_reader_s_head() {
+    fn walk(dir: &Path, out: &mut Vec<(std::path::PathBuf, usize)>) {
+        for e in fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let lines = fs::read_to_string(&path).unwrap().lines().count();
+                out.push((path, lines));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    walk(&root.join("src"), &mut files);
+    assert!(files.len() >= 40, "only {} files read", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .filter(|(_, n)| *n > MAX_LINES)
+        .map(|(p, n)| {
+            format!(
+                "  {}: {n} lines",
+                p.strip_prefix(root).unwrap_or(p).display()
+            )
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "source files over {MAX_LINES} lines; split them along what they do:\n{}",
+        long.join("\n")
+    );
+}

@@ -1,15 +1,18 @@
 //! How arrivals read on a terminal: a trace once it has gone quiet, as a waterfall (a tree
 //! with bars on the trace's time scale); one line per other arrival; the tally at the end.
 
-use std::collections::BTreeMap;
-
-use crate::spec::ReceiverKind;
 use std::collections::{HashMap, HashSet};
 
 use crate::listen::{Arrival, SpanInfo};
 
 pub use super::shown;
 use super::Printer;
+
+mod tally;
+mod traces;
+
+pub use tally::Tally;
+pub use traces::{Traces, QUIET};
 
 fn clock(time: &str) -> String {
     time.parse::<jiff::Timestamp>()
@@ -354,152 +357,6 @@ impl Printer {
 
     fn paint_cyan(&self, s: &str) -> String {
         self.paint(s, console::Style::new().cyan())
-    }
-}
-
-/// Spans of one trace come in several batches (each process exports its own, on its own
-/// timer): they are held, by trace id, until the trace has been quiet for [`QUIET`], then
-/// drawn as one waterfall. What is held is bounded: past MAX_HELD spans the oldest trace goes
-/// out at once.
-#[derive(Default)]
-pub struct Traces {
-    open: HashMap<String, OpenTrace>,
-    /// Trace ids in the order they opened (ids already drawn are skipped).
-    order: std::collections::VecDeque<String>,
-    held: usize,
-}
-
-struct OpenTrace {
-    time: String,
-    service: String,
-    spans: Vec<SpanInfo>,
-    last: std::time::Instant,
-}
-
-pub const QUIET: std::time::Duration = std::time::Duration::from_millis(400);
-const MAX_HELD: usize = 20_000;
-
-impl Traces {
-    /// Takes a trace arrival in (Some(arrival) back for every other kind, to print at once);
-    /// returns the traces it pushed out to stay within bounds.
-    pub fn add(&mut self, a: Arrival) -> (Option<Arrival>, Vec<Arrival>) {
-        let Arrival::Trace {
-            time,
-            service,
-            spans,
-        } = a
-        else {
-            return (Some(a), Vec::new());
-        };
-        let now = std::time::Instant::now();
-        for s in spans {
-            self.held += 1;
-            let id = s.trace_id.clone();
-            let t = self.open.entry(id.clone()).or_insert_with(|| {
-                self.order.push_back(id);
-                OpenTrace {
-                    time: time.clone(),
-                    service: service.clone(),
-                    spans: Vec::new(),
-                    last: now,
-                }
-            });
-            t.last = now;
-            t.spans.push(s);
-        }
-        let mut out = Vec::new();
-        while self.held > MAX_HELD {
-            let Some(id) = self.order.pop_front() else {
-                break;
-            };
-            out.extend(self.take(&id));
-        }
-        (None, out)
-    }
-
-    fn take(&mut self, id: &str) -> Option<Arrival> {
-        let t = self.open.remove(id)?;
-        self.held -= t.spans.len();
-        Some(Arrival::Trace {
-            time: t.time,
-            service: t.service,
-            spans: t.spans,
-        })
-    }
-
-    /// The traces quiet for QUIET, in the order they opened.
-    pub fn due(&mut self) -> Vec<Arrival> {
-        if self.open.values().all(|t| t.last.elapsed() < QUIET) {
-            return Vec::new();
-        }
-        let order = std::mem::take(&mut self.order);
-        let mut out = Vec::new();
-        for id in order {
-            match self.open.get(&id) {
-                Some(t) if t.last.elapsed() >= QUIET => out.extend(self.take(&id)),
-                Some(_) => self.order.push_back(id),
-                None => {}
-            }
-        }
-        out
-    }
-
-    /// Every trace still held, in the order they opened.
-    pub fn all(&mut self) -> Vec<Arrival> {
-        let order = std::mem::take(&mut self.order);
-        order.iter().filter_map(|id| self.take(id)).collect()
-    }
-}
-
-/// Counts per receiver, for the summary when `listen` stops.
-#[derive(Debug, Default, Clone)]
-pub struct Tally {
-    /// Arrivals per receiver: trace batches, segments, log events, items.
-    pub counts: BTreeMap<ReceiverKind, usize>,
-    pub spans: usize,
-    pub malformed: usize,
-}
-
-impl Tally {
-    pub fn add(&mut self, a: &Arrival) {
-        let n = match a {
-            Arrival::Trace { spans, .. } => {
-                self.spans += spans.len();
-                1
-            }
-            Arrival::Log { messages, .. } => messages.len(),
-            Arrival::Malformed { .. } => {
-                self.malformed += 1;
-                return;
-            }
-            _ => 1,
-        };
-        if let Some(kind) = a.receiver() {
-            *self.counts.entry(kind).or_default() += n;
-        }
-    }
-
-    /// Every arrival counted, malformed ones aside.
-    pub fn arrivals(&self) -> usize {
-        self.counts.values().sum()
-    }
-
-    /// The counts of each receiver of `ports`, as the summary says them.
-    pub fn line(&self, ports: &crate::listen::Ports) -> String {
-        let n = |count: usize, (one, many): (&str, &str)| {
-            format!("{count} {}", if count == 1 { one } else { many })
-        };
-        let mut parts = Vec::new();
-        for r in ports.receivers() {
-            let count = self.counts.get(&r.kind).copied().unwrap_or(0);
-            let mut part = n(count, r.unit);
-            if r.kind == ReceiverKind::Otlp {
-                part.push_str(&format!(" ({})", n(self.spans, ("span", "spans"))));
-            }
-            parts.push(part);
-        }
-        parts.push(format!("{} malformed", self.malformed));
-        parts.join(", ")
     }
 }
 
