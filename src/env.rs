@@ -31,6 +31,7 @@ pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
 pub const ROLLBAR_ENVIRONMENT: &str = "ROLLBAR_ENVIRONMENT";
 pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+pub const TESTKIT: &str = "O11Y_TESTKIT";
 
 /// Every variable o11y reads itself (the AWS SDK reads its own as well: AWS_PROFILE,
 /// AWS_CONFIG_FILE, AWS_ENDPOINT_URL_*, ...).
@@ -125,6 +126,10 @@ pub const CATALOGUE: &[Var] = &[
         "an AWS endpoint for every service (tests, emulators)",
     ),
     var(AWS_ENDPOINT_URL_STS, "the STS endpoint, named in messages"),
+    var(
+        TESTKIT,
+        "test builds only (feature `testkit`): `canary` adds the test integration",
+    ),
 ];
 
 /// Whether `name` is in the catalogue.

@@ -1,8 +1,9 @@
-//! A fifth integration, built from a spec in this test only: its own requirement with extras,
-//! variable, route, receiver and code check, through plan, apply, doctor's code check,
-//! disable/enable, `listen` and undo, with the engine as the commands use it. It proves what
-//! docs/ARCHITECTURE.md says adding an integration takes, at every commit; and that the four
-//! real integrations' changes are the same with it present as without it.
+//! A fifth integration, compiled into test builds only (`src/integrations/canary.rs`, feature
+//! `testkit`, registered when O11Y_TESTKIT=canary): its own requirement with extras, variable,
+//! route, receiver and code check, through plan, apply, doctor, disable/enable, `listen` and
+//! undo, once with the engine and its own receiver alone, once through the binary. It proves
+//! what docs/ARCHITECTURE.md says adding an integration takes, at every commit; and that the
+//! four real integrations' changes are the same with it present as without it.
 
 mod common;
 
@@ -12,77 +13,13 @@ use std::time::Duration;
 
 use common::*;
 use o11y::patch::plan::{plan, Plan, Target};
-use o11y::spec::{
-    Anchor, EnvVar, HandMade, Integration, PyBlock, PyFile, Receiver, ReceiverKind, Spec,
-};
+use o11y::spec::{Integration, ReceiverKind};
 
-static CANARY: Spec = Spec {
-    name: "canary",
-    title: "Canary",
-    blurb: "errors, for this test",
-    rank: 90,
-    uses_aws: false,
-    secrets: &[],
-    api: None,
-    fallback_api: None,
-    // The item protocol of Rollbar's receiver, on a receiver of its own.
-    receiver: Receiver {
-        kind: ReceiverKind::Rollbar,
-        name: "canary",
-        serves: "Canary items",
-        label: "Canary",
-        port: 4599,
-        flag: "--canary-port",
-        unit: ("Canary item", "Canary items"),
-        env: &[("CANARY_ENDPOINT", "http://{host}:{port}/api/1/")],
-        what: "item",
-        shown: "Canary items",
-        shown_real: "",
-        arrivals: "Canary items",
-        own_code: "",
-        batched: false,
-    },
-    compose_services: &[],
-    files: &[],
-    ports: &[],
-    packages: &["canary-sdk[flask]>=2.0"],
-    modules: &["canary_sdk"],
-    env: &[EnvVar {
-        name: "CANARY_DSN",
-        value: "${CANARY_DSN}",
-        local: false,
-    }],
-    blocks: &[
-        PyBlock {
-            file: PyFile::App,
-            part: "imports",
-            anchor: Anchor::AfterImports,
-            template: "import canary_sdk\n",
-        },
-        PyBlock {
-            file: PyFile::App,
-            part: "setup",
-            anchor: Anchor::AfterAppCreated,
-            template: "canary_sdk.init(dsn=os.getenv(\"CANARY_DSN\"))\n",
-        },
-        PyBlock {
-            file: PyFile::App,
-            part: "route",
-            anchor: Anchor::BesideRoutes,
-            template: "@app.route(\"/canary/test\")\ndef canary_test():\n    canary_sdk.capture_message(\"Hello World!\")\n    return \"Hello World!\"\n",
-        },
-    ],
-    hand_made: &[HandMade {
-        file: PyFile::App,
-        mentions: &["canary_sdk"],
-        complete: &["canary_sdk.init("],
-        flaws: &[],
-    }],
-    blocks_need_own_setup: false,
-};
+/// The test integration (`src/integrations/canary.rs`, in test builds only).
+static CANARY: &o11y::spec::Spec = &o11y::integrations::canary::SPEC;
 
 fn canary() -> Integration {
-    Integration(&CANARY)
+    Integration(CANARY)
 }
 
 /// The four, and the canary after them.
@@ -236,5 +173,178 @@ fn a_fifth_integration_goes_through_every_step() {
 
     // Undo, step by step, to the very bytes it started from.
     while o11y::patch::apply::undo(d, false).is_ok() {}
+    assert_eq!(tree(d), original);
+}
+
+/// o11y, the binary, with the test integration registered (O11Y_TESTKIT=canary), on `dir`.
+fn with_canary(dir: &Path, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("o11y")
+        .unwrap()
+        .env("O11Y_TESTKIT", "canary")
+        .env_remove("O11Y_PROJECT")
+        .args(["--color", "never", "--project"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The same, which must succeed.
+fn canary_ok(dir: &Path, args: &[&str]) -> std::process::Output {
+    let o = with_canary(dir, args);
+    assert!(
+        o.status.success(),
+        "o11y {args:?} exited {:?}\n{}\n{}",
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+/// The checks of a `doctor --json` report, without their timings.
+fn rows(o: &std::process::Output) -> Vec<(String, String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("id"), s("status"), s("reason"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_binary_takes_a_fifth_integration_through_every_command() {
+    let dir = project("template");
+    let d = dir.path();
+    let original = tree(d);
+    let only = "project,secrets,honeycomb,xray,cloudwatch,rollbar";
+
+    // Registered, it is one more choice of every command, and one more doctor row; the four's
+    // rows are the same as without it.
+    let help = stdout(&canary_ok(d, &["enable", "--help"]));
+    assert!(
+        help.contains("honeycomb, xray, cloudwatch, rollbar, canary"),
+        "{help}"
+    );
+    let four = rows(&run(d, &["doctor", "--json", "--only", only]));
+    let five = rows(&with_canary(
+        d,
+        &["doctor", "--json", "--only", &format!("{only},canary")],
+    ));
+    // The project-wide rows list its requirement and variable too, and only those.
+    let theirs: Vec<(String, String, String)> = five
+        .iter()
+        .filter(|r| !r.0.starts_with("canary."))
+        .map(|(id, status, reason)| {
+            let reason = reason
+                .replace(", canary-sdk[flask]>=2.0", "")
+                .replace(", CANARY_DSN", "");
+            (id.clone(), status.clone(), reason)
+        })
+        .collect();
+    assert_eq!(theirs, four);
+    assert_ne!(
+        five[..four.len()],
+        four[..],
+        "the canary's pieces are not listed"
+    );
+    assert!(
+        five.iter().any(|r| r.0 == "canary.code" && r.1 == "fail"),
+        "{five:?}"
+    );
+
+    // plan and apply: its requirement with extras, variable, setup and route.
+    // (`plan` exits 1: there are changes to make.)
+    let plan = with_canary(d, &["plan"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    let plan = stdout(&plan);
+    for piece in [
+        "canary-sdk[flask]>=2.0",
+        "CANARY_DSN",
+        "@app.route(\"/canary/test\")",
+    ] {
+        assert!(
+            plan.contains(piece),
+            "{piece} missing from the plan:\n{plan}"
+        );
+    }
+    canary_ok(d, &["apply", "--yes"]);
+    let applied = tree(d);
+    let app = text(d, "backend-flask/app.py");
+    assert!(app.contains("# >>> o11y:canary:setup"), "{app}");
+    assert!(text(d, "o11y.toml").contains("\"canary\""));
+    canary_ok(d, &["apply", "--yes"]);
+    assert_eq!(tree(d), applied, "a second apply changed something");
+
+    // doctor's code check, through the binary.
+    let after = rows(&with_canary(d, &["doctor", "--json", "--only", "canary"]));
+    assert_eq!(
+        after,
+        vec![(
+            "canary.code".to_string(),
+            "ok".to_string(),
+            "wired in by o11y".to_string()
+        )]
+    );
+
+    // disable and enable, by name.
+    canary_ok(d, &["disable", "canary", "--yes"]);
+    let app = text(d, "backend-flask/app.py");
+    assert!(!app.contains("canary"), "{app}");
+    assert!(!text(d, "backend-flask/requirements.txt").contains("canary-sdk"));
+    canary_ok(d, &["enable", "canary", "--yes"]);
+    assert_eq!(tree(d), applied, "disable then enable differs");
+
+    // listen points the canary's variable at the receiver of its protocol, which takes its item.
+    let (ports, args) = receiver_ports();
+    let rollbar = ports["rollbar"];
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("o11y"))
+        .env("O11Y_TESTKIT", "canary")
+        .args([
+            "--color",
+            "never",
+            "listen",
+            "--exit-after",
+            "1",
+            "--timeout",
+            "30",
+        ])
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while std::net::TcpStream::connect(("127.0.0.1", rollbar)).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let endpoint = format!("http://127.0.0.1:{rollbar}/api/1/");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(o11y::integrations::rollbar::send_smoke(
+        &o11y::net::client(Duration::from_secs(10)).unwrap(),
+        &endpoint,
+        "local",
+        "test",
+    ))
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("export CANARY_ENDPOINT={endpoint}")),
+        "{err}"
+    );
+    assert!(out.contains("O11ySmokeTest"), "{out}");
+
+    // undo, step by step, to the very bytes it started from.
+    for _ in 0..10 {
+        if tree(d) == original {
+            break;
+        }
+        canary_ok(d, &["undo"]);
+    }
     assert_eq!(tree(d), original);
 }

@@ -137,7 +137,7 @@ async fn fix(ctx: &Arc<Ctx>, report: &Report, out: &Printer) -> usize {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for d in integrations::REGISTRY {
+        for d in integrations::defs() {
             code.push(format!("{}.code", d.spec.name));
             code.extend(d.fixed_by_apply.iter().map(|s| s.to_string()));
         }
@@ -188,7 +188,7 @@ async fn fix(ctx: &Arc<Ctx>, report: &Report, out: &Printer) -> usize {
             }
         }
     }
-    for d in integrations::REGISTRY {
+    for d in integrations::defs() {
         for f in d.fixes.iter().filter(|f| failing(f.check)) {
             match (f.run)(ctx.clone()).await {
                 Ok(done) => {

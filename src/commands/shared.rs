@@ -307,7 +307,7 @@ pub fn bug(what: String) -> Failure {
 /// group by group.
 pub fn checks() -> Vec<crate::context::Check> {
     let mut all = crate::doctor::generic();
-    for d in integrations::REGISTRY {
+    for d in integrations::defs() {
         all.extend((d.checks)());
     }
     all.sort_by_key(|c| c.group);

@@ -7,6 +7,8 @@
 //! [`REGISTRY`]; `tests/registry.rs` checks that it is complete.
 
 mod behaviour;
+#[cfg(feature = "testkit")]
+pub mod canary;
 pub mod cloudwatch;
 pub mod honeycomb;
 pub mod rollbar;
@@ -22,8 +24,25 @@ pub use behaviour::{BoxFuture, Def, Fix, KeyCheck, LocalTarget, SmokeOpts};
 /// Every integration, in the order their pieces appear in every file.
 pub static REGISTRY: &[&Def] = &[&honeycomb::DEF, &xray::DEF, &cloudwatch::DEF, &rollbar::DEF];
 
+/// The registry, and in test builds (feature `testkit`) the test integration after it when
+/// O11Y_TESTKIT=canary: what every command loops over.
+static DEFS: LazyLock<Vec<&'static Def>> = LazyLock::new(|| {
+    #[allow(unused_mut)]
+    let mut defs = REGISTRY.to_vec();
+    #[cfg(feature = "testkit")]
+    if std::env::var(crate::env::TESTKIT).is_ok_and(|v| v == "canary") {
+        defs.push(&canary::DEF);
+    }
+    defs
+});
+
+/// Every integration's definition, in registry order.
+pub fn defs() -> &'static [&'static Def] {
+    &DEFS
+}
+
 static ALL: LazyLock<Vec<Integration>> =
-    LazyLock::new(|| REGISTRY.iter().map(|d| Integration(d.spec)).collect());
+    LazyLock::new(|| defs().iter().map(|d| Integration(d.spec)).collect());
 
 /// Every integration, in registry order.
 pub fn all() -> &'static [Integration] {
@@ -32,7 +51,7 @@ pub fn all() -> &'static [Integration] {
 
 /// The definition of `i`.
 pub fn def(i: Integration) -> &'static Def {
-    REGISTRY
+    defs()
         .iter()
         .copied()
         .find(|d| d.spec.name == i.name())
