@@ -369,7 +369,7 @@ fn an_automations_file_keeps_its_own_bytes_and_undo_and_disable_are_exact() {
     let before = tree(dir.path());
     run_ok(dir.path(), &["apply", "--yes"], 0);
     let after = fs::read_to_string(&file).unwrap();
-    let ours = "  o11y:\n    name: o11y doctor\n    description: Installs o11y if this environment has none, then checks Honeycomb, X-Ray, CloudWatch and Rollbar\n    triggeredBy:\n      - postDevcontainerStart\n    command: sh bin/install-o11y doctor\n";
+    let ours = "  o11y:\n    name: o11y doctor\n    description: Installs o11y if this environment has none, then checks every integration (files, secrets, services)\n    triggeredBy:\n      - postDevcontainerStart\n    command: sh bin/install-o11y doctor\n";
     assert_eq!(after.replacen(ours, "", 1), AUTOMATIONS, "{after}");
     assert!(
         after.contains(&format!(

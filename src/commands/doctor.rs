@@ -48,7 +48,8 @@ pub fn run(g: &Global, a: &DoctorArgs, out: &Printer) -> Result<ExitStatus, Fail
                         .join(", ")
                 ),
                 format!(
-                    "give ids or their beginnings (a group such as `services`, or `honeycomb`): {}",
+                    "give ids or their beginnings (a group such as `services`, or `{}`): {}",
+                    integrations::all()[0],
                     ids.join(", ")
                 ),
             ));

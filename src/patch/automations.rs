@@ -24,7 +24,7 @@ pub const TASK_ID: &str = "o11y";
 fn task_lines(command: &str) -> Vec<String> {
     vec![
         "name: o11y doctor".to_string(),
-        "description: Installs o11y if this environment has none, then checks Honeycomb, X-Ray, CloudWatch and Rollbar".to_string(),
+        "description: Installs o11y if this environment has none, then checks every integration (files, secrets, services)".to_string(),
         "triggeredBy:".to_string(),
         "  - postDevcontainerStart".to_string(),
         format!("command: {command}"),
@@ -143,7 +143,7 @@ mod tests {
         let out = patch(None, CMD).unwrap();
         assert_eq!(
             out,
-            "tasks:\n  o11y:\n    name: o11y doctor\n    description: Installs o11y if this environment has none, then checks Honeycomb, X-Ray, CloudWatch and Rollbar\n    triggeredBy:\n      - postDevcontainerStart\n    command: sh bin/install-o11y doctor\n"
+            "tasks:\n  o11y:\n    name: o11y doctor\n    description: Installs o11y if this environment has none, then checks every integration (files, secrets, services)\n    triggeredBy:\n      - postDevcontainerStart\n    command: sh bin/install-o11y doctor\n"
         );
         assert_eq!(patch(Some(&out), CMD).unwrap(), out);
     }
@@ -152,7 +152,7 @@ mod tests {
     fn existing_tasks_services_and_comments_stay_byte_for_byte() {
         let text = "# Gitpod automations\nservices:\n    db:\n        name: Postgres # the database\n        commands:\n            start: docker compose up db\n\ntasks:\n    # front end first\n    npm:\n        name: npm install\n        command: |\n            cd frontend-react-js\n            npm install\n        triggeredBy:\n            - postDevcontainerStart\n\n# the end\n";
         let out = patch(Some(text), CMD).unwrap();
-        let added = "    o11y:\n        name: o11y doctor\n        description: Installs o11y if this environment has none, then checks Honeycomb, X-Ray, CloudWatch and Rollbar\n        triggeredBy:\n          - postDevcontainerStart\n        command: sh bin/install-o11y doctor\n";
+        let added = "    o11y:\n        name: o11y doctor\n        description: Installs o11y if this environment has none, then checks every integration (files, secrets, services)\n        triggeredBy:\n          - postDevcontainerStart\n        command: sh bin/install-o11y doctor\n";
         let at = text.find("\n# the end").unwrap();
         // After the block scalar's last line, before the blank line that follows it.
         let want = format!(

@@ -98,7 +98,10 @@ pub fn run(g: &Global, a: &InitArgs, out: &Printer) -> Result<ExitStatus, Failur
     if chosen.is_empty() {
         return Err(Failure::new(
             "no integration was chosen, so there is nothing to set up",
-            "run `o11y init` again and keep at least one checked (or pass `--only honeycomb,...`)",
+            format!(
+                "run `o11y init` again and keep at least one checked (or pass `--only {},...`)",
+                crate::integrations::all()[0]
+            ),
         ));
     }
     out.say(&format!(

@@ -30,14 +30,17 @@ pub(super) fn read_stdin(a: &InitArgs) -> Result<BTreeMap<&'static str, String>,
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         return Err(Failure::new(
             format!("{} reads from a pipe, but stdin is this terminal (what you type would show)", want[0].1),
-            "pipe it in (`printf '%s\\n' \"$HONEYCOMB_API_KEY\" | o11y init --honeycomb-key-stdin`), or leave the flag out and type the key when asked (hidden)",
+            format!("pipe it in (`printf '%s\\n' \"${}\" | o11y init {}`), or leave the flag out and type the key when asked (hidden)", want[0].0, want[0].1),
         ));
     }
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).map_err(|e| {
         Failure::new(
             format!("cannot read stdin: {e}"),
-            "pipe the values in, one per line: `printf '%s\\n' \"$KEY\" | o11y init --honeycomb-key-stdin`",
+            format!(
+                "pipe the values in, one per line: `printf '%s\\n' \"${}\" | o11y init {}`",
+                want[0].0, want[0].1
+            ),
         )
     })?;
     let mut lines = text.lines().map(str::trim);
