@@ -274,6 +274,38 @@ fn the_binary_takes_a_fifth_integration_through_every_command() {
     }
     canary_ok(d, &["apply", "--yes"]);
     let applied = tree(d);
+    // The four's changes are byte for byte the same as without it: every file, once the
+    // canary's own blocks and lines are taken out, is what an apply without it writes.
+    let alone = project("template");
+    run_ok(alone.path(), &["apply", "--yes"], 0);
+    let four_applied = tree(alone.path());
+    let strip = |bytes: &[u8]| -> String {
+        let text = String::from_utf8_lossy(bytes);
+        let mut out = Vec::new();
+        let mut inside = false;
+        for line in text.split('\n') {
+            if line.starts_with("# >>> o11y:canary:") {
+                inside = true;
+            } else if line.starts_with("# <<< o11y:canary:") {
+                inside = false;
+            } else if !inside && !line.contains("canary-sdk") && !line.contains("CANARY_DSN") {
+                out.push(line);
+            }
+        }
+        out.join("\n").replace(", \"canary\"", "")
+    };
+    let mut compared = 0;
+    for (path, four) in four_applied.iter().filter(|(p, _)| !p.starts_with(".o11y")) {
+        let five = &applied[path];
+        if five != four {
+            assert_eq!(strip(five), String::from_utf8_lossy(four), "{path}");
+            compared += 1;
+        }
+    }
+    assert_eq!(
+        compared, 4,
+        "app.py, requirements.txt, the compose file and o11y.toml"
+    );
     let app = text(d, "backend-flask/app.py");
     assert!(app.contains("# >>> o11y:canary:setup"), "{app}");
     assert!(text(d, "o11y.toml").contains("\"canary\""));
