@@ -2,7 +2,7 @@
 //! segment sent through the API and read back, and its console link.
 
 use crate::integrations::xray::rule::{group_filter, project_rule, RuleSpec, GROUP};
-use crate::integrations::xray::segment::{smoke_datagram, trace_id};
+use crate::integrations::xray::segment::new_smoke;
 
 type RulesError = aws_sdk_xray::error::SdkError<
     aws_sdk_xray::operation::get_sampling_rules::GetSamplingRulesError,
@@ -130,15 +130,7 @@ pub async fn smoke_aws(
     wait: std::time::Duration,
 ) -> Result<(String, bool), String> {
     let client = aws_sdk_xray::Client::new(cfg);
-    let id = *uuid::Uuid::new_v4().as_bytes();
-    let now = crate::net::unix_now();
-    let trace = trace_id(now.as_secs(), id[4..].try_into().expect("12 bytes"));
-    let datagram = smoke_datagram(
-        service,
-        &trace,
-        id[..8].try_into().expect("8 bytes"),
-        now.as_secs_f64(),
-    );
+    let (trace, datagram) = new_smoke(service);
     let doc = datagram
         .split_once('\n')
         .map(|(_, d)| d.to_string())

@@ -21,8 +21,8 @@ pub fn smoke_datagram(service: &str, trace_id: &str, id: [u8; 8], start: f64) ->
     format!("{{\"format\": \"json\", \"version\": 1}}\n{doc}")
 }
 
-/// Sends one smoke segment to a daemon address (`host:port`); returns its trace id.
-pub async fn send_smoke(daemon: &str, service: &str) -> Result<String, String> {
+/// A new smoke segment of `service`, starting now: its trace id and its datagram.
+pub fn new_smoke(service: &str) -> (String, String) {
     let id = *uuid::Uuid::new_v4().as_bytes();
     let now = crate::net::unix_now();
     let trace = trace_id(now.as_secs(), id[4..].try_into().expect("12 bytes"));
@@ -32,6 +32,12 @@ pub async fn send_smoke(daemon: &str, service: &str) -> Result<String, String> {
         id[..8].try_into().expect("8 bytes"),
         now.as_secs_f64(),
     );
+    (trace, datagram)
+}
+
+/// Sends one smoke segment to a daemon address (`host:port`); returns its trace id.
+pub async fn send_smoke(daemon: &str, service: &str) -> Result<String, String> {
+    let (trace, datagram) = new_smoke(service);
     let sock = tokio::net::UdpSocket::bind(("0.0.0.0", 0))
         .await
         .map_err(|e| e.to_string())?;
