@@ -32,6 +32,10 @@ if PATH="$clean_path" command -v cargo >/dev/null; then
 fi
 env -i PATH="$clean_path" HOME="$out/home" o11y --version
 env -i PATH="$clean_path" HOME="$out/home" o11y --version | grep -Eq '^o11y [0-9]+\.[0-9]+\.[0-9]+ \([0-9a-f]{7,}|unknown commit\)'
+# The test integration is in test builds only: the wheel's binary does not know it.
+if env -i PATH="$clean_path" HOME="$out/home" O11Y_TESTKIT=canary o11y enable --help | grep -q canary; then
+  echo "the wheel's o11y has the test integration (feature testkit)" >&2; exit 1
+fi
 # The demo with the repository's test venv as the backend's Python.
 (cd "$out" && env -i PATH="$clean_path" HOME="$out/home" o11y --color never demo --python "$(cd "$bindir" && pwd)/python")
 

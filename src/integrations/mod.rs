@@ -1,7 +1,8 @@
 //! The integrations: one module each, registered once in [`REGISTRY`]. A module owns its
 //! spec (the data in `crate::spec`: secrets, API, receiver, environment, packages, Python
 //! blocks) and its behaviour: doctor checks, the key verdict `init` and `doctor` share, and the
-//! smoke steps. Commands loop over the registry; none names an integration.
+//! smoke steps. Commands loop over [`defs`] (the registry, plus the test integration in test
+//! builds); none names an integration.
 //!
 //! Adding one: a module here with `SPEC` and `DEF`, its templates, and one line in
 //! [`REGISTRY`]; `tests/registry.rs` checks that it is complete.

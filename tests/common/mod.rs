@@ -79,6 +79,7 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
         .arg("never")
         .args(args)
         .env_remove("O11Y_PROJECT")
+        .env_remove("O11Y_TESTKIT")
         .output()
         .unwrap()
 }

@@ -22,7 +22,7 @@ pub fn smoke_datagram(service: &str, trace_id: &str, id: [u8; 8], start: f64) ->
 }
 
 /// A new smoke segment of `service`, starting now: its trace id and its datagram.
-pub fn new_smoke(service: &str) -> (String, String) {
+pub(super) fn new_smoke(service: &str) -> (String, String) {
     let id = *uuid::Uuid::new_v4().as_bytes();
     let now = crate::net::unix_now();
     let trace = trace_id(now.as_secs(), id[4..].try_into().expect("12 bytes"));
