@@ -338,6 +338,11 @@ pub struct Spec {
     /// Its blocks outside the app module use what its own app setup creates (CloudWatch's
     /// "cruddur" logger), so they are left out where the app's setup is a hand-made one.
     pub blocks_need_own_setup: bool,
+    /// What its smoke step creates in the service when it is missing (`the log group`), for
+    /// messages.
+    pub smoke_creates: &'static [&'static str],
+    /// Its test signal can take a while to be readable (X-Ray's traces): the smoke spinner says so.
+    pub slow_readback: bool,
 }
 
 /// AWS credentials and region, shared by every integration for which `uses_aws` holds.

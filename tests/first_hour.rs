@@ -115,6 +115,11 @@ fn init_lists_its_changes_at_step_five_and_ends_on_a_line_that_matches_its_exit_
     let seven = err.find("7. Changing the files:").expect("step 7");
     let eight = err.find("8. Sending a test signal").expect("step 8");
     assert!(five < six && six < seven && seven < eight, "{err}");
+    // Neither of these creates anything in its service.
+    assert!(
+        err.contains("8. Sending a test signal to each service:\n"),
+        "{err}"
+    );
     assert!(
         err[five..six].contains("change backend-flask/app.py"),
         "{err}"

@@ -117,9 +117,22 @@ pub fn run(g: &Global, a: &SmokeArgs, out: &Printer) -> Result<ExitStatus, Failu
     }
     let wait = Duration::from_secs_f64(a.timeout);
     let results = {
-        let _spin = (!a.json).then(|| {
-            out.spinner("Sending a test signal to each service and reading it back (X-Ray can take a while)…")
-        });
+        let slow: Vec<&str> = wanted
+            .iter()
+            .filter(|i| i.spec().slow_readback)
+            .map(|i| i.title())
+            .collect();
+        let doing = if a.no_verify {
+            "Sending a test signal to each service…".to_string()
+        } else if slow.is_empty() {
+            "Sending a test signal to each service and reading it back…".to_string()
+        } else {
+            format!(
+                "Sending a test signal to each service and reading it back ({} can take a while)…",
+                crate::spec::and_list(&slow)
+            )
+        };
+        let _spin = (!a.json).then(|| out.spinner(&doing));
         rt.block_on(run_steps(ctx, &wanted, !a.no_verify, wait))
     };
     let failed = results

@@ -67,6 +67,8 @@ pub const SPEC: Spec = Spec {
         flaws: &[],
     }],
     blocks_need_own_setup: false,
+    smoke_creates: &[],
+    slow_readback: false,
 };
 
 pub fn checks() -> Vec<crate::context::Check> {

@@ -81,6 +81,8 @@ pub const SPEC: Spec = Spec {
         }],
     }],
     blocks_need_own_setup: true,
+    smoke_creates: &["the log group"],
+    slow_readback: false,
 };
 
 /// The log group the backend writes to.

@@ -136,6 +136,8 @@ pub const SPEC: Spec = Spec {
         },
     ],
     blocks_need_own_setup: false,
+    smoke_creates: &[],
+    slow_readback: false,
 };
 
 /// One span saying it is an o11y smoke test, as an OTLP export request.

@@ -97,6 +97,8 @@ pub const SPEC: Spec = Spec {
         }],
     }],
     blocks_need_own_setup: false,
+    smoke_creates: &[],
+    slow_readback: false,
 };
 
 /// A Rollbar item: level error, a synthetic exception with a stack, saying it is a smoke test.

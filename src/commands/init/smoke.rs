@@ -18,8 +18,20 @@ impl Wizard<'_> {
         chosen: &[Integration],
         aws_cfg: Option<aws_config::SdkConfig>,
     ) -> Result<ExitStatus, Failure> {
+        let creates: Vec<&str> = chosen
+            .iter()
+            .flat_map(|i| i.spec().smoke_creates.iter().copied())
+            .collect();
+        let creating = if creates.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (and creating {} when missing)",
+                crate::spec::and_list(&creates)
+            )
+        };
         self.out.say(&format!(
-            "{} Sending a test signal to each service (and creating the X-Ray group, sampling rule and log group when missing):",
+            "{} Sending a test signal to each service{creating}:",
             self.out.bold("8.")
         ));
         // The APIs init resolved and checked the keys with, as flags would give them.

@@ -113,6 +113,8 @@ pub const SPEC: Spec = Spec {
         },
     ],
     blocks_need_own_setup: false,
+    smoke_creates: &["the X-Ray group", "the sampling rule"],
+    slow_readback: true,
 };
 
 /// The daemon's port, UDP for segments and TCP for the sampling rules.
