@@ -35,11 +35,19 @@ pub const SPEC: Spec = Spec {
     ports: &[],
     packages: &["canary-sdk[flask]>=2.0"],
     modules: &["canary_sdk"],
-    env: &[EnvVar {
-        name: "CANARY_DSN",
-        value: "${CANARY_DSN}",
-        local: false,
-    }],
+    env: &[
+        EnvVar {
+            name: "CANARY_DSN",
+            value: "${CANARY_DSN}",
+            local: false,
+        },
+        // Where its items go: the service's own, or in local mode `listen`'s receiver.
+        EnvVar {
+            name: "CANARY_ENDPOINT",
+            value: "${CANARY_ENDPOINT:-https://canary.invalid/api/1/}",
+            local: true,
+        },
+    ],
     blocks: &[
         PyBlock {
             file: PyFile::App,
@@ -51,7 +59,7 @@ pub const SPEC: Spec = Spec {
             file: PyFile::App,
             part: "setup",
             anchor: Anchor::AfterAppCreated,
-            template: "canary_sdk.init(dsn=os.getenv(\"CANARY_DSN\"))\n",
+            template: "canary_sdk.init(dsn=os.getenv(\"CANARY_DSN\"), endpoint=os.getenv(\"CANARY_ENDPOINT\"))\n",
         },
         PyBlock {
             file: PyFile::App,
